@@ -1,0 +1,27 @@
+# The README's two commands. Both create .venv on first use (torch 2.13.0 CPU when no torch is present).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: claims test install clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/python -m pip install -q "torch==2.13.0"
+	$(BIN)/python -m pip install -q -e ".[test]"
+	touch $(STAMP)
+
+## The main job: verify the claims at the default profile, print the table, write reports/.
+claims: $(STAMP)
+	$(BIN)/gradfail report --out reports
+
+## The project's tests: unit tests + claims at the CI profile. Exit 5 (no tests ran) is a failure.
+test: $(STAMP)
+	@$(BIN)/python -m pytest --claims-profile ci; status=$$?; \
+	if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; exit $$status
+
+clean:
+	rm -rf $(VENV) reports .pytest_cache .hypothesis

@@ -1,0 +1,5 @@
+import sys
+
+from gradfail.cli import main
+
+sys.exit(main())

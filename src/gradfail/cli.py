@@ -1,0 +1,90 @@
+"""The `gradfail` command: list claims, verify them and write the report with its figures.
+
+    gradfail list                       the registered claims
+    gradfail report [--out reports]     run the claims (pytest + plugin), write claims.json, claims.md, figures
+    gradfail figures [NAME ...]         draw paper figures into reports/figures
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from gradfail.claims import PROFILES, all_claims
+from gradfail.devices import DEVICE_CHOICES, resolve_device
+from gradfail.reporting import render_markdown
+
+SUITES = ("theory_checks", "regressions")
+
+
+def _list(args) -> int:
+    for claim in all_claims().values():
+        print(f"{claim.id:48s} §{claim.section:3s} {claim.tier:5s} {claim.statement}")
+    return 0
+
+
+def _figures(args) -> int:
+    from gradfail.figures import FIGURES
+
+    names = args.names or list(FIGURES)
+    unknown = [n for n in names if n not in FIGURES]
+    if unknown:
+        print(f"gradfail figures: unknown figure(s) {', '.join(unknown)}; choose from {', '.join(FIGURES)}",
+              file=sys.stderr)
+        return 2
+    device = resolve_device(args.device)
+    for name in names:
+        print(f"wrote {FIGURES[name](Path(args.out) / 'figures', profile=args.profile, device=device)}")
+    return 0
+
+
+def _report(args) -> int:
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    json_path = out / "claims.json"
+    command = [sys.executable, "-m", "pytest", *SUITES, "--claims-json", str(json_path),
+               "--claims-profile", args.profile, "--claims-device", args.device, "--claims-seeds", args.seeds,
+               "-p", "no:cacheprovider"]
+    print("$", " ".join(command), flush=True)
+    status = subprocess.call(command)
+    if not json_path.exists():
+        print(f"gradfail report: pytest exited {status} without writing {json_path}", file=sys.stderr)
+        return status or 1
+    figures = {}
+    if not args.no_figures:
+        from gradfail.figures import FIGURES
+
+        device = resolve_device(args.device)
+        for name, draw in FIGURES.items():
+            figures[name] = str(draw(out / "figures", profile=args.profile, device=device).relative_to(out))
+    report = json.loads(json_path.read_text())
+    (out / "claims.md").write_text(render_markdown(report, figures))
+    print(f"wrote {json_path}, {out / 'claims.md'}" + (f" and {len(figures)} figure(s)" if figures else ""))
+    return status
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="gradfail", description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("list", help="list the registered claims").set_defaults(run=_list)
+    for name, run, help_text in (("report", _report, "verify the claims and write the report and figures"),
+                                 ("figures", _figures, "draw paper figures")):
+        sub = commands.add_parser(name, help=help_text)
+        sub.add_argument("--out", default="reports", help="output folder (default: reports)")
+        sub.add_argument("--profile", choices=PROFILES, default="ci", help="claims profile (default: ci)")
+        sub.add_argument("--device", choices=DEVICE_CHOICES, default="auto", help="device (default: auto)")
+        sub.set_defaults(run=run)
+        if name == "report":
+            sub.add_argument("--seeds", default="0", help="seeds: '0', '0-19', 'all' (default: 0)")
+            sub.add_argument("--no-figures", action="store_true", help="skip drawing the figures")
+        else:
+            sub.add_argument("names", nargs="*", help="figure names (default: all)")
+    args = parser.parse_args(argv)
+    return args.run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

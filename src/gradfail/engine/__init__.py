@@ -1,0 +1,1 @@
+"""One training engine: many independent small models trained as one batched model."""

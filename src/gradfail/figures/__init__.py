@@ -1,0 +1,10 @@
+"""Paper figures redrawn from the same experiment functions the claims use (matplotlib, Agg backend).
+
+FIGURES maps a figure name to draw(out_dir, *, profile, device, progress) -> path of the PNG.
+"""
+
+from __future__ import annotations
+
+from gradfail.figures.fig1_parity import draw_fig1
+
+FIGURES = {"fig1_parity": draw_fig1}

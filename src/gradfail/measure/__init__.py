@@ -1,0 +1,1 @@
+"""Measurements: pure functions of a model, data and targets, each giving one quantity."""

@@ -1,0 +1,102 @@
+"""Var(H, F, w): how much the gradient depends on which target of a class is being learnt.
+
+Paper Section 2, Eq. (1) and Theorem 1:
+
+    Var(H, F, w) = E_h || grad F_h(w) - E_h' grad F_h'(w) ||^2,   F_h(w) = E_x l(p_w(x), h(x)).
+
+With the split dl/dp = a(p) + b(p) h (gradfail.measure.losses) and g = dp/dw,
+grad F_h = E[a g] + E[h c] with c = b g, so only T_h = E_x[h(x) c(x)] varies with h.
+For the 2^d parities every T_h at once is one Walsh-Hadamard transform of c (the fast exact path);
+any other finite class is a dense product with its target matrix.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from gradfail.measure.jacobian import per_example_gradients
+from gradfail.measure.losses import Loss
+from gradfail.measure.walsh_hadamard import fwht
+
+
+@dataclass(frozen=True)
+class TargetVariance:
+    """Var(H, F, w) with the quantities of Theorem 1's bound G(w)^2 / |H|."""
+
+    variance: float
+    g_squared: float      # G(w)^2 = E_x || dp/dw ||^2
+    n_targets: int        # |H|
+
+    @property
+    def bound(self) -> float:
+        return self.g_squared / self.n_targets
+
+    @property
+    def ratio(self) -> float:
+        """Var * |H| / G^2: Theorem 1 says <= 1."""
+        return self.variance * self.n_targets / self.g_squared
+
+
+def target_dependent_gradients(predictions: torch.Tensor, jacobian: torch.Tensor, loss: Loss,
+                               targets: torch.Tensor | None = None) -> torch.Tensor:
+    """T_h = E_x[h(x) b(p(x)) g(x)] for every target h, shape (|H|, P).
+
+    `targets=None` means all 2^d parities, with x enumerating the cube in `cube_bits` order (fast
+    Walsh-Hadamard path, O(d 2^d P)); otherwise `targets` is an (|H|, N) matrix (dense path, O(|H| N P)).
+    """
+    _, b = loss.split(predictions)
+    weighted = b.unsqueeze(1) * jacobian                          # c(x) = b(x) g(x), (N, P)
+    n = jacobian.shape[0]
+    if targets is None:
+        return fwht(weighted) / n
+    if targets.shape[1] != n:
+        raise ValueError(f"targets must have one column per input ({n}), got shape {tuple(targets.shape)}")
+    return targets.to(weighted.dtype) @ weighted / n
+
+
+def variance_over_targets(predictions: torch.Tensor, jacobian: torch.Tensor, loss: Loss,
+                          targets: torch.Tensor | None = None) -> TargetVariance:
+    """Exact Var(H, F, w) over a finite class, averaging over the inputs given (all of the cube)."""
+    parts = target_dependent_gradients(predictions, jacobian, loss, targets)
+    centred = parts - parts.mean(dim=0, keepdim=True)
+    variance = centred.pow(2).sum(dim=1).mean()
+    g_squared = jacobian.pow(2).sum(dim=1).mean()
+    return TargetVariance(float(variance), float(g_squared), parts.shape[0])
+
+
+def parity_variance_identity(predictions: torch.Tensor, jacobian: torch.Tensor, loss: Loss) -> float:
+    """Var over all 2^d parities without forming any target's gradient (digest §1.3, derived).
+
+    By Parseval for the Hadamard matrix and (1/2^d) sum_v chi_v(x) = 1[x = x0]:
+
+        Var = E_x ||c(x)||^2 / 2^d - ||c(x0)||^2 / 4^d,   c = b g,
+
+    which for the square loss (b = -1) is the digest's E||g||^2/2^d - ||g(x0)||^2/4^d. x0 is row 0 of
+    the cube (all bits 0, where every parity is +1).
+    """
+    _, b = loss.split(predictions)
+    c_norms = (b.unsqueeze(1) * jacobian).pow(2).sum(dim=1)       # ||c(x)||^2, (N,)
+    n = jacobian.shape[0]
+    return float(c_norms.mean() / n - c_norms[0] / n**2)
+
+
+def gradient_for_target(model: nn.Module, inputs: torch.Tensor, target: torch.Tensor, loss: Loss) -> torch.Tensor:
+    """grad F_h(w) for one target by ordinary autograd, flattened like `per_example_gradients`.
+
+    The naive way: one forward and backward pass per target. Used as the test oracle and as the
+    baseline the Walsh-Hadamard path is benchmarked against.
+    """
+    params = [p for _, p in model.named_parameters()]
+    value = loss.value(model(inputs).reshape(-1), target).mean()
+    grads = torch.autograd.grad(value, params)
+    return torch.cat([g.reshape(-1) for g in grads])
+
+
+def exact_parity_class_variance(model: nn.Module, inputs: torch.Tensor, loss: Loss,
+                                targets: torch.Tensor | None = None) -> TargetVariance:
+    """Var(H, F, w) for `model` over the whole cube `inputs` (2^d rows in cube order)."""
+    predictions, jacobian = per_example_gradients(model, inputs)
+    return variance_over_targets(predictions, jacobian, loss, targets)

@@ -1,0 +1,192 @@
+"""The gradfail pytest plugin (registered through the `pytest11` entry point).
+
+- Options (env var in brackets): --claims-profile {smoke,ci,paper} [GRADFAIL_PROFILE], --claims-seeds
+  [GRADFAIL_SEEDS], --claims-device {auto,cpu,cuda} [GRADFAIL_DEVICE], --claims-json PATH.
+- Markers slow, paper, gpu, perf, claim(id); Hypothesis profiles dev, ci, thorough, smoke.
+- Parametrizes the templates of gradfail.testing.templates over the registry, collects their verdicts
+  through `user_properties` (so results survive pytest-xdist), prints the claims table and writes the report.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import torch
+from hypothesis import HealthCheck, settings
+
+from gradfail.claims import PROFILES, claims_of
+from gradfail.devices import DEVICE_CHOICES, DeviceUnavailable, describe_device, resolve_device
+from gradfail.reporting import ClaimsCollector, render_table, test_outcome, write_json
+from gradfail.seeding import format_seeds, parse_seeds
+from gradfail.testing import recorder
+
+MARKERS = {
+    "slow": "takes more than 5 s on 2 CPU cores; excluded by default (select with -m slow)",
+    "paper": "the paper's full-scale runs; excluded by default (select with -m paper)",
+    "gpu": "needs a CUDA GPU; skipped with a reason when none is present",
+    "perf": "pytest-benchmark timing of a fast path against its naive baseline (run with -m perf)",
+    "claim(id): the test exercises the registered claim `id` (it is listed in the claims report)": "",
+}
+
+_HYPOTHESIS_COMMON = dict(deadline=None, print_blob=True, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("dev", max_examples=10, **_HYPOTHESIS_COMMON)
+settings.register_profile("ci", max_examples=10, derandomize=True, database=None, **_HYPOTHESIS_COMMON)
+settings.register_profile("thorough", max_examples=100, **_HYPOTHESIS_COMMON)
+settings.register_profile("smoke", max_examples=3, derandomize=True, database=None, **_HYPOTHESIS_COMMON)
+
+_COLLECTOR = pytest.StashKey[ClaimsCollector]()
+_RUN = pytest.StashKey[dict]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("gradfail", "gradfail: claims of 'Failures of Gradient-Based Deep Learning'")
+    group.addoption("--claims-profile", choices=PROFILES, default=None,
+                    help="scale of the claims: smoke, ci (default) or paper [env GRADFAIL_PROFILE]")
+    group.addoption("--claims-seeds", default=None,
+                    help="seeds to check: '0' (default), '0-19', '1,4,9' or 'all' (0-19) [env GRADFAIL_SEEDS]")
+    group.addoption("--claims-device", choices=DEVICE_CHOICES, default=None,
+                    help="where to train: auto (cuda if available, default), cpu or cuda [env GRADFAIL_DEVICE]")
+    group.addoption("--claims-json", default=None, metavar="PATH",
+                    help="write the claims report (schema gradfail-report/1) to PATH")
+
+
+def _setting(config: pytest.Config, option: str, env: str, default: str, choices=None) -> str:
+    value = config.getoption(option) or os.environ.get(env) or default
+    if choices is not None and value not in choices:
+        raise pytest.UsageError(f"{env}={value!r} is not a valid choice; choose from {', '.join(choices)}")
+    return value
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for name, help_text in MARKERS.items():
+        config.addinivalue_line("markers", f"{name}: {help_text}" if help_text else name)
+    profile = _setting(config, "claims_profile", "GRADFAIL_PROFILE", "ci", PROFILES)
+    try:
+        seeds = parse_seeds(_setting(config, "claims_seeds", "GRADFAIL_SEEDS", "0"))
+    except ValueError as error:
+        raise pytest.UsageError(f"--claims-seeds: {error}") from None
+    try:
+        device = resolve_device(_setting(config, "claims_device", "GRADFAIL_DEVICE", "auto", DEVICE_CHOICES))
+    except DeviceUnavailable as error:
+        raise pytest.UsageError(str(error)) from None
+    config.stash[_RUN] = {"profile": profile, "seeds": seeds, "device": device}
+    config.stash[_COLLECTOR] = ClaimsCollector()
+    if not config.getoption("hypothesis_profile", default=None):
+        chosen = {"smoke": "smoke", "paper": "thorough"}.get(profile, "ci" if os.environ.get("CI") else "dev")
+        settings.load_profile(chosen)
+    # Exact checks must not silently use TF32 on Ampere+ GPUs.
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+    worker = getattr(config, "workerinput", None)
+    if worker is not None:  # pytest-xdist: share the cores instead of oversubscribing them
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // int(worker.get("workercount", 1))))
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    run = config.stash[_RUN]
+    return (f"gradfail: profile={run['profile']} seeds={format_seeds(run['seeds'])} "
+            f"device={describe_device(run['device'])} torch={torch.__version__} threads={torch.get_num_threads()}")
+
+
+@pytest.fixture(scope="session")
+def device(pytestconfig: pytest.Config) -> torch.device:
+    """The device resolved once from --claims-device."""
+    return pytestconfig.stash[_RUN]["device"]
+
+
+@pytest.fixture(scope="session")
+def claims_profile(pytestconfig: pytest.Config) -> str:
+    """The claims profile: smoke, ci or paper."""
+    return pytestconfig.stash[_RUN]["profile"]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Parametrize templates over the claims of the module's TOPIC and over the selected seeds."""
+    if "claim" not in metafunc.fixturenames:
+        return
+    topic = getattr(metafunc.module, "TOPIC", None)
+    applies = getattr(metafunc.function, "gradfail_applies_to", None)
+    if topic is None or applies is None:
+        raise pytest.UsageError(f"{metafunc.definition.nodeid}: a claim template needs a module-level TOPIC "
+                                "and a template from gradfail.testing.templates")
+    suite = Path(metafunc.definition.path).parent.name
+    seeds = metafunc.config.stash[_RUN]["seeds"]
+    params = []
+    for claim in claims_of(topic):
+        if not applies(claim, suite):
+            continue
+        marks = [pytest.mark.claim(claim.id)]
+        if claim.tier != "fast":
+            marks.append(getattr(pytest.mark, claim.tier))
+        reason = claim.known_failures.get(metafunc.function.__name__)
+        if reason:
+            marks.append(pytest.mark.xfail(strict=True, reason=reason))
+        groups = [seeds] if claim.batch_seeds else [(s,) for s in seeds]
+        params += [pytest.param(claim, group, marks=marks, id=f"{claim.id}-seed{format_seeds(group)}")
+                   for group in groups]
+    metafunc.parametrize(("claim", "seeds"), params)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    gpu = torch.cuda.is_available()
+    for item in items:
+        marker = item.get_closest_marker("claim")
+        if marker is not None:
+            item.user_properties.append((recorder.CLAIM_PROPERTY, marker.args[0]))
+        if not gpu and item.get_closest_marker("gpu"):
+            item.add_marker(pytest.mark.skip(reason="needs a CUDA GPU; none is available on this machine"))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item):
+    recorder.take()  # drop anything a previous test left behind
+    try:
+        return (yield)
+    finally:
+        item.user_properties.extend((recorder.PROPERTY, r) for r in recorder.take())
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    config = _CONFIG.get("config")
+    if config is None or hasattr(config, "workerinput"):
+        return
+    props = dict(p for p in report.user_properties if p[0] == recorder.CLAIM_PROPERTY)
+    claim_id = props.get(recorder.CLAIM_PROPERTY)
+    if claim_id is None:
+        return
+    records = [value for key, value in report.user_properties if key == recorder.PROPERTY] if report.when == "call" else []
+    config.stash[_COLLECTOR].add(claim_id, report.nodeid, test_outcome(report), report.duration, records)
+
+
+_CONFIG: dict = {}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    _CONFIG["config"] = session.config
+
+
+def _report(config: pytest.Config) -> dict:
+    run = config.stash[_RUN]
+    return config.stash[_COLLECTOR].build(profile=run["profile"], device=describe_device(run["device"]),
+                                          seeds=run["seeds"])
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config) -> None:
+    if hasattr(config, "workerinput") or _RUN not in config.stash:
+        return
+    report = _report(config)
+    if not report["claims"]:
+        return
+    terminalreporter.section("gradfail claims")
+    for line in render_table(report, width=terminalreporter._tw.fullwidth):
+        terminalreporter.write_line(line)
+    path = config.getoption("claims_json")
+    if path:
+        terminalreporter.write_line(f"claims report written to {write_json(report, path)}")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    _CONFIG.pop("config", None)

@@ -1,0 +1,1 @@
+"""Test support importable by the test suites: templates, recorder, tolerances."""
