@@ -15,12 +15,24 @@ from pathlib import Path
 
 from gradfail.claims import PROFILES, all_claims
 from gradfail.devices import DEVICE_CHOICES, resolve_device
-from gradfail.reporting import render_markdown
+from gradfail.reporting import md_cell, render_markdown
 
 SUITES = ("theory_checks", "regressions")
 
 
+def claims_markdown_table() -> str:
+    """The README's claims table, generated from the registry (tests/test_registry.py keeps them in sync)."""
+    lines = ["| claim | § | tier | statement | source |", "|---|---|---|---|---|"]
+    for claim in all_claims().values():
+        cells = (claim.section, claim.tier, claim.statement, claim.source)
+        lines.append(f"| `{claim.id}` | " + " | ".join(map(md_cell, cells)) + " |")
+    return "\n".join(lines)
+
+
 def _list(args) -> int:
+    if args.markdown:
+        print(claims_markdown_table())
+        return 0
     for claim in all_claims().values():
         print(f"{claim.id:48s} §{claim.section:3s} {claim.tier:5s} {claim.statement}")
     return 0
@@ -69,7 +81,9 @@ def _report(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="gradfail", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("list", help="list the registered claims").set_defaults(run=_list)
+    listing = commands.add_parser("list", help="list the registered claims")
+    listing.add_argument("--markdown", action="store_true", help="print the README's claims table")
+    listing.set_defaults(run=_list)
     for name, run, help_text in (("report", _report, "verify the claims and write the report and figures"),
                                  ("figures", _figures, "draw paper figures")):
         sub = commands.add_parser(name, help=help_text)

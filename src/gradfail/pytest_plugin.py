@@ -36,7 +36,6 @@ settings.register_profile("ci", max_examples=10, derandomize=True, database=None
 settings.register_profile("thorough", max_examples=100, **_HYPOTHESIS_COMMON)
 settings.register_profile("smoke", max_examples=3, derandomize=True, database=None, **_HYPOTHESIS_COMMON)
 
-_COLLECTOR = pytest.StashKey[ClaimsCollector]()
 _RUN = pytest.StashKey[dict]()
 
 
@@ -72,7 +71,7 @@ def pytest_configure(config: pytest.Config) -> None:
     except DeviceUnavailable as error:
         raise pytest.UsageError(str(error)) from None
     config.stash[_RUN] = {"profile": profile, "seeds": seeds, "device": device}
-    config.stash[_COLLECTOR] = ClaimsCollector()
+    config.pluginmanager.register(ClaimsSession(config), "gradfail-claims-session")
     if not config.getoption("hypothesis_profile", default=None):
         chosen = {"smoke": "smoke", "paper": "thorough"}.get(profile, "ci" if os.environ.get("CI") else "dev")
         settings.load_profile(chosen)
@@ -104,13 +103,13 @@ def claims_profile(pytestconfig: pytest.Config) -> str:
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Parametrize templates over the claims of the module's TOPIC and over the selected seeds."""
-    if "claim" not in metafunc.fixturenames:
+    applies = getattr(metafunc.function, "gradfail_applies_to", None)
+    if applies is None:
         return
     topic = getattr(metafunc.module, "TOPIC", None)
-    applies = getattr(metafunc.function, "gradfail_applies_to", None)
-    if topic is None or applies is None:
-        raise pytest.UsageError(f"{metafunc.definition.nodeid}: a claim template needs a module-level TOPIC "
-                                "and a template from gradfail.testing.templates")
+    if topic is None:
+        raise pytest.UsageError(f"{metafunc.definition.nodeid}: a module using gradfail's claim templates must "
+                                "name its topic, e.g. TOPIC = \"parity\"")
     suite = Path(metafunc.definition.path).parent.name
     seeds = metafunc.config.stash[_RUN]["seeds"]
     params = []
@@ -148,45 +147,35 @@ def pytest_runtest_call(item: pytest.Item):
         item.user_properties.extend((recorder.PROPERTY, r) for r in recorder.take())
 
 
-def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    config = _CONFIG.get("config")
-    if config is None or hasattr(config, "workerinput"):
-        return
-    props = dict(p for p in report.user_properties if p[0] == recorder.CLAIM_PROPERTY)
-    claim_id = props.get(recorder.CLAIM_PROPERTY)
-    if claim_id is None:
-        return
-    records = [value for key, value in report.user_properties if key == recorder.PROPERTY] if report.when == "call" else []
-    config.stash[_COLLECTOR].add(claim_id, report.nodeid, test_outcome(report), report.duration, records)
+class ClaimsSession:
+    """Per-run state, registered as a plugin object so nested runs (pytester) keep their own."""
 
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.collector = ClaimsCollector()
 
-_CONFIG: dict = {}
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if hasattr(self.config, "workerinput"):  # xdist workers ship reports; the controller collects
+            return
+        claim_id = dict(p for p in report.user_properties if p[0] == recorder.CLAIM_PROPERTY).get(recorder.CLAIM_PROPERTY)
+        if claim_id is None:
+            return
+        records = [v for k, v in report.user_properties if k == recorder.PROPERTY] if report.when == "call" else []
+        self.collector.add(claim_id, report.nodeid, test_outcome(report), report.duration, records)
 
+    def report(self) -> dict:
+        run = self.config.stash[_RUN]
+        return self.collector.build(profile=run["profile"], device=describe_device(run["device"]), seeds=run["seeds"])
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_sessionstart(session: pytest.Session) -> None:
-    _CONFIG["config"] = session.config
-
-
-def _report(config: pytest.Config) -> dict:
-    run = config.stash[_RUN]
-    return config.stash[_COLLECTOR].build(profile=run["profile"], device=describe_device(run["device"]),
-                                          seeds=run["seeds"])
-
-
-def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config) -> None:
-    if hasattr(config, "workerinput") or _RUN not in config.stash:
-        return
-    report = _report(config)
-    if not report["claims"]:
-        return
-    terminalreporter.section("gradfail claims")
-    for line in render_table(report, width=terminalreporter._tw.fullwidth):
-        terminalreporter.write_line(line)
-    path = config.getoption("claims_json")
-    if path:
-        terminalreporter.write_line(f"claims report written to {write_json(report, path)}")
-
-
-def pytest_unconfigure(config: pytest.Config) -> None:
-    _CONFIG.pop("config", None)
+    def pytest_terminal_summary(self, terminalreporter) -> None:
+        if hasattr(self.config, "workerinput"):
+            return
+        report = self.report()
+        if not report["claims"]:
+            return
+        terminalreporter.section("gradfail claims")
+        for line in render_table(report, width=terminalreporter._tw.fullwidth):
+            terminalreporter.write_line(line)
+        path = self.config.getoption("claims_json")
+        if path:
+            terminalreporter.write_line(f"claims report written to {write_json(report, path)}")

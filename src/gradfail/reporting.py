@@ -124,6 +124,11 @@ def write_json(report: dict[str, Any], path: str | Path) -> Path:
     return path
 
 
+def md_cell(text: str) -> str:
+    """Text safe inside a Markdown table cell (statements contain norms written as ||g||)."""
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
 def render_markdown(report: dict[str, Any], figures: dict[str, str] | None = None) -> str:
     """claims.md: environment header, one table per paper section, figures, and failures to reproduce."""
     lines = ["# gradfail claims report", "",
@@ -133,8 +138,8 @@ def render_markdown(report: dict[str, Any], figures: dict[str, str] | None = Non
         lines += [f"## Section {section}", "", "| claim | statement | measured | bound | verdict | time |",
                   "|---|---|---|---|---|---|"]
         for c in (c for c in report["claims"] if c["section"] == section):
-            lines.append(f"| `{c['id']}` | {c['statement']} | {c['measured_text']} | {c['bound_text']} | "
-                         f"{c['outcome']} | {c['duration_s']:.1f} s |")
+            cells = (c["statement"], c["measured_text"], c["bound_text"], c["outcome"])
+            lines.append(f"| `{c['id']}` | " + " | ".join(map(md_cell, cells)) + f" | {c['duration_s']:.1f} s |")
         lines.append("")
     for name, relpath in (figures or {}).items():
         lines += [f"### {name}", "", f"![{name}]({relpath})", ""]

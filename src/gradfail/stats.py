@@ -42,7 +42,9 @@ class Estimate:
 
     @property
     def exact(self) -> bool:
-        return self.lo == self.value == self.hi
+        """A zero-width interval (NaN, which equals nothing, counts as exact when all three are NaN)."""
+        values = (self.lo, self.value, self.hi)
+        return self.lo == self.value == self.hi or all(map(math.isnan, values))
 
     def as_json(self) -> float | dict[str, Any]:
         """A number for exact values, {"value", "ci", "alpha"} otherwise."""
@@ -91,7 +93,12 @@ def slope_interval(xs: Sequence[float], ys: Sequence[float], alpha: float) -> Es
     if x.shape != y.shape or x.ndim != 1:
         raise ValueError(f"xs and ys must be 1-d of equal length, got shapes {x.shape} and {y.shape}")
     check_int("number of points", x.size, 3)
+    check_real("alpha", alpha, 0.0, 1.0, lo_open=True, hi_open=True)
+    if np.ptp(x) == 0:
+        raise ValueError("xs must not all be equal: the slope is undefined")
     fit = stats.linregress(x, y)
-    half = float(stats.t.ppf(1 - alpha / 2, df=x.size - 2)) * float(fit.stderr)
+    # scipy reports stderr = nan for a perfectly flat exact fit; zero residual means a zero-width interval.
+    stderr = 0.0 if np.allclose(y, fit.intercept + fit.slope * x, rtol=0, atol=0) else float(fit.stderr)
+    half = float(stats.t.ppf(1 - alpha / 2, df=x.size - 2)) * stderr
     return Estimate(float(fit.slope), fit.slope - half, fit.slope + half, alpha=alpha,
                     detail={"intercept": float(fit.intercept)})

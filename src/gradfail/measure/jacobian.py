@@ -8,7 +8,7 @@ from torch.func import functional_call, grad, vmap
 
 
 def per_example_gradients(model: nn.Module, inputs: torch.Tensor, *,
-                          chunk_size: int | None = 1024) -> tuple[torch.Tensor, torch.Tensor]:
+                          chunk_size: int | None = 4096) -> tuple[torch.Tensor, torch.Tensor]:
     """Predictions p (N,) and the per-example Jacobian g (N, P) with g[n] = d p(x_n) / d w.
 
     Parameters are flattened in `model.named_parameters()` order. One vmapped backward pass
