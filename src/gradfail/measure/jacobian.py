@@ -7,12 +7,13 @@ from torch import nn
 from torch.func import functional_call, grad, vmap
 
 
-def per_example_gradients(model: nn.Module, inputs: torch.Tensor, *,
-                          chunk_size: int | None = 4096) -> tuple[torch.Tensor, torch.Tensor]:
-    """Predictions p (N,) and the per-example Jacobian g (N, P) with g[n] = d p(x_n) / d w.
+def per_example_gradient_blocks(model: nn.Module, inputs: torch.Tensor, *,
+                                chunk_size: int | None = 2048) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """Predictions p (N,) and the per-example Jacobian as one (N, P_i) block per parameter tensor.
 
-    Parameters are flattened in `model.named_parameters()` order. One vmapped backward pass
-    (`vmap(grad(...))`), computed `chunk_size` examples at a time to bound memory.
+    Block i holds d p(x_n) / d w_i flattened, in `model.named_parameters()` order. One vmapped backward
+    pass (`vmap(grad(...))`), computed `chunk_size` examples at a time to bound memory. Consumers that
+    work column by column can use the blocks without concatenating them.
     """
     params = {name: p.detach() for name, p in model.named_parameters()}
 
@@ -20,7 +21,13 @@ def per_example_gradients(model: nn.Module, inputs: torch.Tensor, *,
         return functional_call(model, p, (x.unsqueeze(0),)).reshape(())
 
     per_param = vmap(grad(output), in_dims=(None, 0), chunk_size=chunk_size)(params, inputs)
-    jacobian = torch.cat([per_param[name].reshape(inputs.shape[0], -1) for name in params], dim=1)
     with torch.no_grad():
         predictions = model(inputs).reshape(-1)
-    return predictions, jacobian
+    return predictions, [per_param[name].reshape(inputs.shape[0], -1) for name in params]
+
+
+def per_example_gradients(model: nn.Module, inputs: torch.Tensor, *,
+                          chunk_size: int | None = 2048) -> tuple[torch.Tensor, torch.Tensor]:
+    """Predictions p (N,) and the per-example Jacobian g (N, P) with g[n] = d p(x_n) / d w."""
+    predictions, blocks = per_example_gradient_blocks(model, inputs, chunk_size=chunk_size)
+    return predictions, torch.cat(blocks, dim=1)

@@ -14,14 +14,17 @@ memory-bound butterfly passes.
 
 from __future__ import annotations
 
+import functools
+
 import torch
 
 BLOCK_BITS = 6                 # 64 x 64 Hadamard factors: large enough for BLAS, small enough to stay cheap
 DEFAULT_CHUNK_COLUMNS = 2048   # columns per chunk: bounds the peak memory at a few copies of one chunk
 
 
+@functools.lru_cache(maxsize=32)
 def hadamard(bits: int, *, dtype: torch.dtype = torch.float64, device=None) -> torch.Tensor:
-    """The (2^bits, 2^bits) Sylvester-Hadamard matrix H[v, b] = (-1)^popcount(v & b)."""
+    """The (2^bits, 2^bits) Sylvester-Hadamard matrix H[v, b] = (-1)^popcount(v & b) (cached; do not mutate)."""
     index = torch.arange(2**bits, device=device)
     both = index.unsqueeze(1) & index.unsqueeze(0)
     parity = torch.zeros_like(both)
@@ -41,19 +44,26 @@ def fwht(a: torch.Tensor, *, chunk_columns: int = DEFAULT_CHUNK_COLUMNS) -> torc
         raise ValueError(f"fwht takes a 1-d or 2-d tensor, got {a.dim()} dimensions")
     if chunk_columns < 1:
         raise ValueError(f"chunk_columns must be an integer >= 1, got {chunk_columns}")
-    if a.shape[1] == 0:
+    if a.shape[1] == 0 or n == 1:
         return a.clone()
     d = n.bit_length() - 1
     blocks = [BLOCK_BITS] * (d // BLOCK_BITS) + ([d % BLOCK_BITS] if d % BLOCK_BITS else [])
     factors = {k: hadamard(k, dtype=a.dtype, device=a.device) for k in set(blocks)}
-    chunks = [_kronecker_apply(a[:, i:i + chunk_columns], blocks, factors) for i in range(0, a.shape[1], chunk_columns)]
-    return torch.cat(chunks, dim=1)
+    out = torch.empty(a.shape, dtype=torch.result_type(a, factors[blocks[0]]), device=a.device)
+    for i in range(0, a.shape[1], chunk_columns):
+        out[:, i:i + chunk_columns] = _kronecker_apply(a[:, i:i + chunk_columns], blocks, factors)
+    return out
 
 
 def _kronecker_apply(a: torch.Tensor, blocks: list[int], factors: dict[int, torch.Tensor]) -> torch.Tensor:
     n, cols = a.shape
     # Row index i = (i_1, i_2, ...) in mixed radix with i_1 most significant, matching H_(2^k1) (x) H_(2^k2).
-    x = a.reshape(*[2**k for k in blocks], cols)
-    for axis, bits in enumerate(blocks):
-        x = torch.tensordot(factors[bits], x, dims=([1], [axis])).movedim(0, axis)
+    # Factor j acts on digit i_j: view the rows as (before, 2^kj, after) and multiply every
+    # (2^kj, after * cols) slab by the small Hadamard matrix in one batched matmul, with no transposes.
+    x = a.to(factors[blocks[0]].dtype)
+    before = 1
+    for bits in blocks:
+        size = 2**bits
+        x = torch.matmul(factors[bits], x.reshape(before, size, -1))
+        before *= size
     return x.reshape(n, cols)
