@@ -541,7 +541,9 @@ CLAIMS = (
                     why="over 40 seeds the slowest reached 0.95 at 29,000 steps (2 of 40 were still below "
                         "0.95 at 20,000); Clopper-Pearson over 10,000 fresh samples, Bonferroni over seeds"),
         reference=ParitySGDSetting(d=10, steps=40_000),
-        violation=ParitySGDSetting(d=10, steps=2_000),
+        # d = 30 cannot be learnt (every seed stays at chance); d = 10 cut short at 2,000 steps is no
+        # violation on every seed, since about 1 seed in 10 has a low-degree parity learnt that early.
+        violation=ParitySGDSetting(d=30, steps=2_000),
         tier="slow",
         batch_seeds=True,
         dtype=torch.float32,
