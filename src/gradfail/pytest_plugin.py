@@ -27,7 +27,7 @@ MARKERS = {
     "paper": "the paper's full-scale runs; excluded by default (select with -m paper)",
     "gpu": "needs a CUDA GPU; skipped with a reason when none is present",
     "perf": "pytest-benchmark timing of a fast path against its naive baseline (run with -m perf)",
-    "claim(id): the test exercises the registered claim `id` (it is listed in the claims report)": "",
+    "claim(id)": "the test exercises the registered claim `id` and is listed under it in the claims report",
 }
 
 _HYPOTHESIS_COMMON = dict(deadline=None, print_blob=True, suppress_health_check=[HealthCheck.too_slow])
@@ -60,7 +60,7 @@ def _setting(config: pytest.Config, option: str, env: str, default: str, choices
 
 def pytest_configure(config: pytest.Config) -> None:
     for name, help_text in MARKERS.items():
-        config.addinivalue_line("markers", f"{name}: {help_text}" if help_text else name)
+        config.addinivalue_line("markers", f"{name}: {help_text}")
     profile = _setting(config, "claims_profile", "GRADFAIL_PROFILE", "ci", PROFILES)
     try:
         seeds = parse_seeds(_setting(config, "claims_seeds", "GRADFAIL_SEEDS", "0"))

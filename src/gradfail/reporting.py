@@ -90,6 +90,7 @@ class ClaimsCollector:
                 "tests": result.tests,
                 # Beyond the schema's required keys: what the table shows.
                 "quantity": claim.quantity, "tier": claim.tier, "error_budget": claim.error_budget,
+                "checks": sum(r["kind"] != "violation" for r in result.records),
                 "measured_text": head["measured_text"] if head else "", "bound_text": head["bound_text"] if head else "",
             })
         return {"schema": SCHEMA, "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
@@ -109,11 +110,11 @@ def render_table(report: dict[str, Any], *, width: int = 120) -> list[str]:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
     lines.insert(1, "-" * min(len(lines[0]), width + 40))
-    budget = sum(c["error_budget"] for c in report["claims"] if c["outcome"] in ("passed", "failed"))
+    budget = sum(c["error_budget"] * c["checks"] for c in report["claims"])
     counts = {o: sum(c["outcome"] == o for c in report["claims"]) for o in OUTCOMES}
     lines.append(f"{len(report['claims'])} claims: " + ", ".join(f"{n} {o}" for o, n in counts.items() if n)
                  + f"; profile {report['profile']}; torch {report['torch']}; "
-                 f"false-failure budget of this run <= {budget:.2g} (sum over stochastic checks)")
+                 f"false-failure budget of this run <= {budget:.2g} (error budget x checks, summed)")
     return lines
 
 

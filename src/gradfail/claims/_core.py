@@ -73,11 +73,18 @@ class Bound:
         if self.rtol < 0 or self.atol < 0:
             raise ValueError(f"rtol and atol must be >= 0, got rtol={self.rtol}, atol={self.atol}")
 
+    def tolerance(self, x: float) -> float:
+        return self.atol + self.rtol * abs(x)
+
     def describe(self, setting: Any) -> str:
+        """The effective bound, tolerance included: '<= 1 (+1e-09)', 'in [-1.05, -0.95]'."""
         rhs = self.rhs(setting)
         if self.relation == "within":
-            return f"in [{rhs[0]:.4g}, {rhs[1]:.4g}]"
-        return f"{_SYMBOL[self.relation]} {rhs:.4g}"
+            a, b = rhs
+            return f"in [{a - self.tolerance(a):.4g}, {b + self.tolerance(b):.4g}]"
+        tol = self.tolerance(rhs)
+        slack = f" (±{tol:.2g})" if tol else ""
+        return f"{_SYMBOL[self.relation]} {rhs:.4g}{slack}"
 
     def as_json(self, setting: Any) -> dict[str, Any]:
         rhs = self.rhs(setting)
@@ -102,18 +109,15 @@ def judge(estimate: Estimate, bound: Bound, setting: Any) -> Verdict:
     if any(map(math.isnan, (lo, hi, estimate.value))):
         return Verdict(False, estimate, bound.describe(setting), -math.inf)
 
-    def tol(x: float) -> float:
-        return bound.atol + bound.rtol * abs(x)
-
     if bound.relation == "le":
-        margin = rhs + tol(rhs) - lo
+        margin = rhs + bound.tolerance(rhs) - lo
     elif bound.relation == "ge":
-        margin = hi - (rhs - tol(rhs))
+        margin = hi - (rhs - bound.tolerance(rhs))
     elif bound.relation == "eq":
-        margin = min(rhs - (lo - tol(rhs)), (hi + tol(rhs)) - rhs)
+        margin = min(rhs - (lo - bound.tolerance(rhs)), (hi + bound.tolerance(rhs)) - rhs)
     else:
         a, b = rhs
-        margin = min(hi - (a - tol(a)), (b + tol(b)) - lo)
+        margin = min(hi - (a - bound.tolerance(a)), (b + bound.tolerance(b)) - lo)
     return Verdict(margin >= 0, estimate, bound.describe(setting), float(margin))
 
 

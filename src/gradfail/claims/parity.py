@@ -33,6 +33,9 @@ from gradfail.validation import check_choice, check_int, check_real
 
 PAPER = "Shalev-Shwartz, Shamir & Shammah, Failures of Gradient-Based Deep Learning, ICML 2017"
 ALPHA = 1e-3  # false-failure probability of each Monte Carlo or training check (Note [Benefit of the doubt])
+# Checks run at many Hypothesis-drawn settings per run get a smaller alpha, so a run of 10 examples still
+# has a false-failure budget of 1e-3.
+ALPHA_DRAWN = 1e-4
 
 
 # --- T1: parities are orthonormal ------------------------------------------------------------------------
@@ -214,8 +217,8 @@ def _periodic(setting: PeriodicSetting, d: int, seed: int, device):
 
 
 def periodic_variance_interval(setting: PeriodicSetting, *, seeds, device) -> Estimate:
-    """Var over {x -> psi(v^T x): ||v|| = r} at the first d and r, with a (1 - ALPHA) interval."""
-    return _periodic(setting, setting.d_values[0], seeds[0], device)[setting.radii[0]].interval(ALPHA)
+    """Var over {x -> psi(v^T x): ||v|| = r} at the first d and r, with a (1 - ALPHA_DRAWN) interval."""
+    return _periodic(setting, setting.d_values[0], seeds[0], device)[setting.radii[0]].interval(ALPHA_DRAWN)
 
 
 def sine_closed_form(setting: PeriodicSetting) -> float:
@@ -441,14 +444,14 @@ CLAIMS = (
         section="2",
         quantity="Var(H, F, w), Monte Carlo",
         measure=periodic_variance_interval,
-        bound=Bound(relation="eq", rhs=sine_closed_form, rtol=1e-12,
+        bound=Bound(relation="eq", rhs=sine_closed_form,
                     why="the interval is a Student-t interval over replicates widened by the x-sampling bias"),
         settings=st.builds(PeriodicSetting, d_values=st.sampled_from([(2,), (5,), (10,), (20,)]),
                            radii=st.sampled_from([(0.5,), (1.0,), (1.5,), (2.0,), (3.0,)]),
                            n_inputs=st.just(10_000)),
         reference=PeriodicSetting(d_values=(10,), radii=(1.0,)),
         violation=PeriodicSetting(d_values=(10,), radii=(1.0,), input_scale=2.0),
-        error_budget=ALPHA,
+        error_budget=ALPHA_DRAWN,
     ),
     Claim(
         id="parity.periodic_variance_decays_with_radius",

@@ -23,6 +23,7 @@ SCALE = {
     "paper": (5, {5: 50_000, 10: 50_000, 30: 50_000}),
 }
 PAPER_READING = {5: "paper: 1.0 by ~2k", 10: "paper: 0.95 at ~9-10k, 1.0 from ~20k", 30: "paper: chance for 50k"}
+PAPER_REACHES_095 = {5: 2_000, 10: 9_500}  # iterations, read by eye from the paper's Figure 1
 EVAL_POINTS = 100
 
 
@@ -37,6 +38,8 @@ def draw_fig1(out_dir: str | Path, *, profile: str = "ci", device="cpu", progres
             ax.plot(trace.steps, trace.values[:, m], lw=1, alpha=0.8, label=f"seed {m}")
         ax.axhline(0.5, color="grey", ls=":", lw=1)
         ax.axhline(0.95, color="grey", ls="--", lw=0.8)
+        if d in PAPER_REACHES_095:
+            ax.axvline(PAPER_REACHES_095[d], color="black", ls="-.", lw=0.8, label="paper reading")
         ax.set_title(f"d = {d}  ({PAPER_READING[d]})", fontsize=9)
         ax.set_xlabel("SGD iterations")
     axes[0].set_ylabel("test accuracy (1,000 fresh samples)")
