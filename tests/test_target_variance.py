@@ -99,13 +99,19 @@ def test_parity_variance_identity_equals_exact_variance(spec, loss_name):
 POINTS = torch.tensor([-3.1, -1.7, -0.9, -0.35, 0.0, 0.2, 0.75, 1.3, 2.6], dtype=DTYPE)
 
 
+def _autograd_derivative(loss, points: torch.Tensor, h: float) -> torch.Tensor:
+    """dl/dp at `points` for the constant target h, by autograd on loss.value."""
+    p = points.clone().requires_grad_(True)
+    (derivative,) = torch.autograd.grad(loss.value(p, torch.full_like(p, h)).sum(), p)
+    return derivative
+
+
 @pytest.mark.parametrize("h", (1.0, -1.0))
 @pytest.mark.parametrize("loss_name", sorted(LOSSES))
 def test_loss_split_matches_autograd_derivative(loss_name, h):
     """dl/dp (p, h) from torch.autograd on loss.value equals a(p) + b(p) h for h = +-1."""
     loss = LOSSES[loss_name]
-    p = POINTS.clone().requires_grad_(True)
-    (derivative,) = torch.autograd.grad(loss.value(p, torch.full_like(p, h)).sum(), p)
+    derivative = _autograd_derivative(loss, POINTS, h)
     a, b = loss.split(POINTS)
     torch.testing.assert_close(a + b * h, derivative, rtol=1e-12, atol=1e-15)
 
@@ -114,8 +120,7 @@ def test_square_loss_split_holds_for_real_valued_targets():
     """For the square loss the split a + b h is the derivative for any real target h, not only +-1."""
     loss = LOSSES["square"]
     for h in (0.37, -2.5, 0.0):
-        p = POINTS.clone().requires_grad_(True)
-        (derivative,) = torch.autograd.grad(loss.value(p, torch.full_like(p, h)).sum(), p)
+        derivative = _autograd_derivative(loss, POINTS, h)
         a, b = loss.split(POINTS)
         torch.testing.assert_close(a + b * h, derivative, rtol=1e-12, atol=1e-15)
 
@@ -125,8 +130,7 @@ def test_hinge_split_at_the_kink_follows_autograd_convention():
     loss = LOSSES["hinge"]
     kinks = torch.tensor([1.0, -1.0], dtype=DTYPE)
     for h in (1.0, -1.0):
-        p = kinks.clone().requires_grad_(True)
-        (derivative,) = torch.autograd.grad(loss.value(p, torch.full_like(p, h)).sum(), p)
+        derivative = _autograd_derivative(loss, kinks, h)
         a, b = loss.split(kinks)
         torch.testing.assert_close(a + b * h, derivative, rtol=0, atol=0)
 
