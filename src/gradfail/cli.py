@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -36,6 +37,18 @@ def _list(args) -> int:
     for claim in all_claims().values():
         print(f"{claim.id:48s} §{claim.section:3s} {claim.tier:5s} {claim.statement}")
     return 0
+
+
+def _resolve(args, parser: argparse.ArgumentParser) -> None:
+    """Fill unset options from the plugin's environment variables, so `gradfail` and `pytest` agree."""
+    for name, env, default, choices in (("profile", "GRADFAIL_PROFILE", "ci", PROFILES),
+                                        ("device", "GRADFAIL_DEVICE", "auto", DEVICE_CHOICES)):
+        value = getattr(args, name) or os.environ.get(env) or default
+        if value not in choices:
+            parser.error(f"{env}={value!r} is not a valid choice; choose from {', '.join(choices)}")
+        setattr(args, name, value)
+    if hasattr(args, "seeds"):
+        args.seeds = args.seeds or os.environ.get("GRADFAIL_SEEDS") or "0"
 
 
 def _figures(args) -> int:
@@ -88,15 +101,19 @@ def main(argv: list[str] | None = None) -> int:
                                  ("figures", _figures, "draw paper figures")):
         sub = commands.add_parser(name, help=help_text)
         sub.add_argument("--out", default="reports", help="output folder (default: reports)")
-        sub.add_argument("--profile", choices=PROFILES, default="ci", help="claims profile (default: ci)")
-        sub.add_argument("--device", choices=DEVICE_CHOICES, default="auto", help="device (default: auto)")
+        sub.add_argument("--profile", choices=PROFILES, default=None,
+                         help="claims profile (default: $GRADFAIL_PROFILE or ci)")
+        sub.add_argument("--device", choices=DEVICE_CHOICES, default=None,
+                         help="device (default: $GRADFAIL_DEVICE or auto)")
         sub.set_defaults(run=run)
         if name == "report":
-            sub.add_argument("--seeds", default="0", help="seeds: '0', '0-19', 'all' (default: 0)")
+            sub.add_argument("--seeds", default=None, help="seeds: '0', '0-19', 'all' (default: $GRADFAIL_SEEDS or 0)")
             sub.add_argument("--no-figures", action="store_true", help="skip drawing the figures")
         else:
             sub.add_argument("names", nargs="*", help="figure names (default: all)")
     args = parser.parse_args(argv)
+    if args.command != "list":
+        _resolve(args, parser)
     return args.run(args)
 
 
