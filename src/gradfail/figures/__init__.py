@@ -6,5 +6,6 @@ FIGURES maps a figure name to draw(out_dir, *, profile, device, progress) -> pat
 from __future__ import annotations
 
 from gradfail.figures.fig1_parity import draw_fig1
+from gradfail.figures.fig4_stocks import draw_fig4
 
-FIGURES = {"fig1_parity": draw_fig1}
+FIGURES = {"fig1_parity": draw_fig1, "fig4_stocks": draw_fig4}
