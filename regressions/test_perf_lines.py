@@ -6,11 +6,11 @@ side by side in the same process, never a wall-clock limit.
 
 from __future__ import annotations
 
-import statistics
-import time
 
 import pytest
 import torch
+
+from gradfail.testing.timing import median_seconds
 
 from gradfail.data.lines import draw_line_params, render_lines, render_lines_reference, sample_tuples
 from gradfail.seeding import make_generator
@@ -32,14 +32,6 @@ def one_thread():
     torch.set_num_threads(before)
 
 
-def _median_seconds(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
 
 @pytest.mark.perf
 @pytest.mark.claim("end_to_end.decomposition_beats_end_to_end")
@@ -58,8 +50,8 @@ def test_vectorised_tuple_batch_beats_per_image_loop(benchmark, one_thread):
     # The two paths must agree before their speeds are compared (this also warms up torch's kernels).
     assert (render_lines(loop_params) == render_lines_reference(loop_params)).all()
     vectorised()
-    fast = _median_seconds(vectorised, repeats=5)
-    slow = _median_seconds(loop, repeats=3) * (TUPLES * K / LOOP_IMAGES)
+    fast = median_seconds(vectorised, repeats=5)
+    slow = median_seconds(loop, repeats=3) * (TUPLES * K / LOOP_IMAGES)
     benchmark.pedantic(vectorised, rounds=3, iterations=1)
     speedup = slow / fast
     benchmark.extra_info.update(tuples=TUPLES, k=K, images=TUPLES * K, vectorised_s=fast, loop_s_scaled=slow,

@@ -6,11 +6,11 @@ side by side in the same process, never a wall-clock limit.
 
 from __future__ import annotations
 
-import statistics
-import time
 
 import pytest
 import torch
+
+from gradfail.testing.timing import median_seconds
 
 from gradfail.data.parity import cube_bits, encode
 from gradfail.measure.losses import get_loss
@@ -22,14 +22,6 @@ D = 12
 SAMPLED_TARGETS = 32       # the naive loop is timed on this many targets and scaled to all 2^d
 REQUIRED_SPEEDUP = 100.0   # issue #2's target at d = 12
 
-
-def _median_seconds(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 @pytest.mark.perf
@@ -47,8 +39,8 @@ def test_walsh_hadamard_variance_beats_per_target_autograd(benchmark):
         for target in targets:
             gradient_for_target(net, x, target, loss)
 
-    fast = _median_seconds(lambda: exact_parity_class_variance(net, x, loss), repeats=5)
-    naive = _median_seconds(naive_sample, repeats=3) * (2**D / SAMPLED_TARGETS)
+    fast = median_seconds(lambda: exact_parity_class_variance(net, x, loss), repeats=5)
+    naive = median_seconds(naive_sample, repeats=3) * (2**D / SAMPLED_TARGETS)
     benchmark.pedantic(exact_parity_class_variance, args=(net, x, loss), rounds=3, iterations=1)
     speedup = naive / fast
     benchmark.extra_info.update(d=D, width=10 * D, fast_s=fast, naive_s_scaled=naive, speedup=speedup,

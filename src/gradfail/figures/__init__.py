@@ -9,3 +9,4 @@ from gradfail.figures.fig1_parity import draw_fig1
 from gradfail.figures.fig4_stocks import draw_fig4
 
 FIGURES = {"fig1_parity": draw_fig1, "fig4_stocks": draw_fig4}
+

@@ -14,6 +14,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from gradfail.figures._save import save_figure  # noqa: E402
+
 from gradfail.experiments.parity_sgd import parity_sgd  # noqa: E402
 
 # (seeds, steps per d) by profile; the paper's own scale is 50,000 steps for every d.
@@ -48,9 +50,4 @@ def draw_fig1(out_dir: str | Path, *, profile: str = "ci", device="cpu", progres
     fig.suptitle(f"Figure 1 (parities): ReLU width 10d, hinge, SGD lr 0.01, batch 128 — gradfail, profile {profile}",
                  fontsize=10)
     fig.tight_layout()
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / "fig1_parity.png"
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save_figure(fig, out_dir, "fig1_parity")

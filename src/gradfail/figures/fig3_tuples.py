@@ -18,6 +18,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from gradfail.figures._save import save_figure  # noqa: E402
+
 from gradfail.experiments.tuples import METHODS, train_tuples  # noqa: E402
 from gradfail.models.tuple_net import TupleNetShape  # noqa: E402
 
@@ -65,9 +67,4 @@ def draw_fig3(out_dir: str | Path, *, profile: str = "ci", device="cpu", progres
     fig.suptitle(f"Figure 3 (k-tuples of lines): N1 {shape.channels} channels, batch {batch}, Adam lr {lr:g} — "
                  f"gradfail, profile {profile}", fontsize=10)
     fig.tight_layout()
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / "fig3_tuples.png"
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save_figure(fig, out_dir, "fig3_tuples")

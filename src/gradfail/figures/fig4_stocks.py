@@ -18,6 +18,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from gradfail.figures._save import save_figure  # noqa: E402
+
 from gradfail.experiments.stocks import ESTIMATORS, stocks_training  # noqa: E402
 
 # (seeds, steps per k) by profile; the paper's own scale is 2,500 iterations for every k.
@@ -66,9 +68,4 @@ def draw_fig4(out_dir: str | Path, *, profile: str = "ci", device="cpu", progres
     fig.suptitle(f"Figure 4 (stocks): d = 1000, linear + softmax, Adam lr 0.1, batch 100, {n_seeds} seed(s) — "
                  f"gradfail, profile {profile}", fontsize=10)
     fig.tight_layout()
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / "fig4_stocks.png"
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save_figure(fig, out_dir, "fig4_stocks")

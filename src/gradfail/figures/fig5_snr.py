@@ -19,6 +19,8 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+
+from gradfail.figures._save import save_figure  # noqa: E402
 import numpy as np  # noqa: E402
 from tqdm.auto import tqdm  # noqa: E402
 
@@ -67,9 +69,4 @@ def draw_fig5(out_dir: str | Path, *, profile: str = "ci", device="cpu", progres
     fig.suptitle(f"Figure 5 (SNR at initialisation, N1's score layer): {n_seeds} seeds x {n_tuples:,} tuples per k — "
                  f"gradfail, profile {profile}", fontsize=9)
     fig.tight_layout()
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / "fig5_snr.png"
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save_figure(fig, out_dir, "fig5_snr")
