@@ -6,14 +6,12 @@ side by side in the same process, never a wall-clock limit.
 
 from __future__ import annotations
 
-
 import pytest
 import torch
 
-from gradfail.testing.timing import median_seconds
-
 from gradfail.data.lines import draw_line_params, render_lines, render_lines_reference, sample_tuples
 from gradfail.seeding import make_generator
+from gradfail.testing.timing import median_seconds
 
 TUPLES, K = 2_000, 3            # one batch of 3-tuples: 6,000 images
 LOOP_IMAGES = 600               # the loop is timed on this many images and scaled to the batch
@@ -30,7 +28,6 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
-
 
 
 @pytest.mark.perf

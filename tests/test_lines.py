@@ -154,7 +154,7 @@ def test_wrong_tuple_length_is_rejected():
 
 def test_ensemble_training_equals_training_alone():
     """A seed trained next to another seed ends with the same test answers as trained alone."""
-    kwargs = dict(k=2, steps=3, shape=TupleNetShape(channels=2, fc1=8, fc2=8, head=8), batch=8, test_tuples=64)
+    kwargs = dict(k=2, steps=2, shape=TupleNetShape(channels=2, fc1=8, fc2=8, head=8), batch=8, test_tuples=32)
     both = train_tuples(seeds=(0, 1), **kwargs)
     alone = train_tuples(seeds=(1,), **kwargs)
     assert np.array_equal(both.correct[:, 1], alone.correct[:, 0])

@@ -17,6 +17,7 @@ import torch
 from hypothesis import strategies as st
 
 from gradfail.claims._core import Bound, Claim, Setting
+from gradfail.claims.end_to_end_tuples import TUPLE_CLAIMS
 from gradfail.data.stocks import best_classes, check_outcome_law
 from gradfail.experiments.stocks import (ESTIMATORS, BatchedLinearSoftmax, enumerate_estimators, gradient_sq_norms,
                                          stocks_training)
@@ -168,7 +169,7 @@ _estimator_settings = st.builds(
 # The measured loss is exact given the trained weights, so no sampling error enters the verdict.
 _FIGURE4 = dict(batch_seeds=True, dtype=torch.float32)
 
-CLAIMS = (
+STOCKS_CLAIMS = (
     Claim(
         id="end_to_end.stocks_estimators_unbiased",
         statement="At any weights, the end-to-end estimate -z^T grad N(x), averaged over the outcome vectors z, "
@@ -269,3 +270,6 @@ CLAIMS = (
         **_FIGURE4,
     ),
 )
+
+# Experiment I (k-tuples of line images, Figures 3 and 5) lives in its own module; this topic holds both.
+CLAIMS = STOCKS_CLAIMS + TUPLE_CLAIMS

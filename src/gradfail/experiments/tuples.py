@@ -119,7 +119,7 @@ def train_tuples(*, k: int, seeds: Sequence[int], steps: int, methods: Sequence[
     decomposition = torch.tensor([m == "decomposition" for m in methods for _ in seeds], device=device)
     optimizer = torch.optim.Adam(net.parameters(), lr=lr, **ADAM)
     # About 4 MB of uint8 images per seed and chunk: large enough to amortise drawing, small in memory.
-    stream = _Stream(seeds, k, batch, chunk=max(1, 4_000_000 // (batch * k * IMAGE_SIZE**2)))
+    stream = _Stream(seeds, k, batch, chunk=max(1, min(steps, 4_000_000 // (batch * k * IMAGE_SIZE**2))))
 
     def correct_answers(name: str, n: int) -> torch.Tensor:
         """Right answers per model on n fresh tuples of every seed's stream `name`, drawn chunk by chunk."""
