@@ -19,17 +19,6 @@ LOOP_IMAGES = 600               # the loop is timed on this many images and scal
 REQUIRED_SPEEDUP = 10.0
 
 
-@pytest.fixture
-def one_thread():
-    """Both paths on one thread: the ratio then measures vectorisation, not thread scheduling. (On 2 shared
-    cores, torch's 2-thread kernels wait up to ~10 ms per call for a descheduled worker, which made the
-    vectorised path 10-25x slower and the ratio meaningless.)"""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.mark.perf
 @pytest.mark.claim("end_to_end.decomposition_beats_end_to_end")
 def test_vectorised_tuple_batch_beats_per_image_loop(benchmark, one_thread):

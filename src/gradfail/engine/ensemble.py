@@ -5,6 +5,11 @@ generator and its own data generator. The training loss is the sum over models o
 so autograd gives every slice exactly the gradient its model would get alone, and element-wise
 optimizers (SGD, Adam) keep independent per-model state. One batched matmul per layer replaces M small
 ones and M Python loops: this is what makes all seeds of Figure 1 affordable.
+
+`train_ensemble` accepts any such batched module, not only `BatchedMLP`: a module whose parameters are
+stacked per model along their first dimension, whose forward maps (M, B, ...) inputs to (M, B, ...)
+outputs, and which exposes `n_models` (for example the curve encoders of
+gradfail.experiments.curves_training).
 """
 
 from __future__ import annotations
@@ -20,7 +25,8 @@ from tqdm.auto import tqdm
 from gradfail.models.mlp import ACTIVATIONS, truncated_normal_
 from gradfail.validation import check_choice, check_int, check_real
 
-# sampler(n_batches, batch) -> (x (n_batches, batch, d), y (n_batches, batch)), drawing from one model's generator.
+# sampler(n_batches, batch) -> (x (n_batches, batch, d), y (n_batches, batch, ...)), drawing from one model's
+# generator; y may carry trailing dimensions (vector targets).
 Sampler = Callable[[int, int], tuple[torch.Tensor, torch.Tensor]]
 
 
@@ -81,7 +87,7 @@ class ChunkedStream:
         self._next = 0
 
     def next(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """The next batch of every model: x (M, batch, d), y (M, batch)."""
+        """The next batch of every model: x (M, batch, d), y (M, batch, ...)."""
         if self._buffer is None or self._next == self.chunk:
             xs, ys = zip(*(sample(self.chunk, self.batch) for sample in self.samplers))
             self._buffer = (torch.stack(xs, 1).to(self.device, self.dtype), torch.stack(ys, 1).to(self.device, self.dtype))
@@ -104,20 +110,28 @@ class Trace:
     values: np.ndarray
 
 
-def train_ensemble(model: BatchedMLP, stream: ChunkedStream, *, steps: int, lr: float,
+def train_ensemble(model: nn.Module, stream: ChunkedStream, *, steps: int, lr: float,
                    loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] = hinge_loss,
-                   optimizer: str = "sgd", evaluate: Callable[[BatchedMLP], torch.Tensor] | None = None,
-                   eval_every: int = 0, progress: str | None = None) -> Trace:
+                   optimizer: str = "sgd", evaluate: Callable[[nn.Module], torch.Tensor] | None = None,
+                   eval_every: int = 0, eval_steps: Sequence[int] = (), progress: str | None = None,
+                   optimizer_options: dict | None = None) -> Trace:
     """Run `steps` optimizer steps on every model at once; return `evaluate(model)` every `eval_every` steps.
 
-    evaluate(model) -> (M,) metric. `progress` (a description) shows a tqdm bar.
+    `model` is a batched module exposing `n_models` (see the module note), such as `BatchedMLP`.
+    evaluate(model) -> (M,) metric, recorded at step 0, every `eval_every` steps, at each of `eval_steps`
+    and at the end. `progress` (a description) shows a tqdm bar. `optimizer_options` go to the torch
+    optimizer (e.g. Adam's betas and eps, where a paper's code departs from the defaults).
     """
     check_int("steps", steps, 0)
     check_real("lr", lr, 0.0, lo_open=True)
     check_choice("optimizer", optimizer, ("sgd", "adam"))
     check_int("eval_every", eval_every, 0)
+    for i, step in enumerate(eval_steps):
+        check_int(f"eval_steps[{i}]", step, 0, steps)
+    extra_steps = set(eval_steps)
     params = list(model.parameters())
-    opt = torch.optim.SGD(params, lr=lr) if optimizer == "sgd" else torch.optim.Adam(params, lr=lr)
+    options = dict(optimizer_options or {})
+    opt = torch.optim.SGD(params, lr=lr, **options) if optimizer == "sgd" else torch.optim.Adam(params, lr=lr, **options)
     recorded_steps, recorded = [], []
 
     def record(step: int) -> None:
@@ -132,7 +146,7 @@ def train_ensemble(model: BatchedMLP, stream: ChunkedStream, *, steps: int, lr: 
         opt.zero_grad(set_to_none=True)
         loss(model(x), y).sum().backward()   # sum over models: see Note [Ensembles]
         opt.step()
-        if eval_every and step % eval_every == 0 and step != steps:
+        if ((eval_every and step % eval_every == 0) or step in extra_steps) and step != steps:
             record(step)
     if steps:
         record(steps)
