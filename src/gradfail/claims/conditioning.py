@@ -457,4 +457,6 @@ CONDITIONING_CLAIMS = (
     ),
 )
 
-CLAIMS = CONDITIONING_CLAIMS
+from gradfail.claims.conditioning_training import TRAINING_CLAIMS  # noqa: E402  (Figure 6: T22, T23)
+
+CLAIMS = CONDITIONING_CLAIMS + TRAINING_CLAIMS

@@ -97,10 +97,12 @@ def sample_curves(n: int, count: int, *, law: str = "paper", kinks: int = 3,
     return curves_from_encodings(p), p
 
 
-def smooth_kink_curves(n: int, count: int, *, kinks: int = 3,
+def smooth_kink_curves(n: int, count: int, *, kinks: int = 3, hinge: bool = True,
                        generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
     """The auto-encoder's data (Figure 6d): f(x) = sum_i a_i [x - theta_i]_+, theta ~ U[0, n), a ~ U[-1, 1].
 
+    hinge=False drops the [.]_+ from the same draws: f(x) = sum_i a_i (x - theta_i) is a straight line, and
+    theta marks where the kinks would have been (a control with no kink at all).
     Returns f (count, n) and theta (count, kinks), float64.
     """
     check_int("n", n, 1, 10_000)
@@ -109,7 +111,8 @@ def smooth_kink_curves(n: int, count: int, *, kinks: int = 3,
     theta = n * torch.rand(count, kinks, generator=generator, dtype=torch.float64)
     a = 2 * torch.rand(count, kinks, generator=generator, dtype=torch.float64) - 1
     x = torch.arange(n, dtype=torch.float64)
-    f = (a[:, :, None] * (x[None, None, :] - theta[:, :, None]).clamp(min=0)).sum(dim=1)
+    shifted = x[None, None, :] - theta[:, :, None]
+    f = (a[:, :, None] * (shifted.clamp(min=0) if hinge else shifted)).sum(dim=1)
     return f, theta
 
 

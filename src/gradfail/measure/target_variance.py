@@ -116,3 +116,41 @@ def exact_parity_class_variance(model: nn.Module, inputs: torch.Tensor, loss: Lo
     """Var(H, F, w) for `model` over the whole cube `inputs` (2^d rows in cube order)."""
     predictions, blocks = per_example_gradient_blocks(model, inputs)
     return variance_over_targets(predictions, blocks, loss, targets)
+
+
+def streamed_parity_class_variance(model: nn.Module, inputs: torch.Tensor, loss: Loss, *, columns: int = 256,
+                                   input_chunk: int = 4096) -> TargetVariance:
+    """Var over all 2^d parities, exactly, without ever holding the (2^d, P) Jacobian (issue: d = 16 in < 2 GB).
+
+    The Walsh-Hadamard transform mixes inputs, not parameters, so the variance is a sum over parameter
+    columns. For each slice of `columns` columns of one parameter tensor, c(x) = b(p(x)) dp(x)/dw_slice is
+    built `input_chunk` inputs at a time (vmap(grad) with respect to that tensor only), transformed and
+    summed. Peak memory is about 2^d x `columns` floats plus one input chunk's gradient of one tensor; the
+    price is one backward pass over the cube per slice.
+    """
+    from torch.func import functional_call, grad, vmap
+
+    params = {name: p.detach() for name, p in model.named_parameters()}
+    with torch.no_grad():
+        predictions = model(inputs).reshape(-1)
+    _, b = loss.split(predictions)
+    n = inputs.shape[0]
+    spread = g_squared = 0.0
+    for name, tensor in params.items():
+        others = {k: v for k, v in params.items() if k != name}
+
+        def output(w: torch.Tensor, x: torch.Tensor, name=name, others=others) -> torch.Tensor:
+            return functional_call(model, {**others, name: w}, (x.unsqueeze(0),)).reshape(())
+
+        per_example = vmap(grad(output), in_dims=(None, 0))
+        size = tensor.numel()
+        for start in range(0, size, columns):
+            stop = min(start + columns, size)
+            c = torch.cat([per_example(tensor, inputs[i:i + input_chunk]).reshape(-1, size)[:, start:stop]
+                           for i in range(0, n, input_chunk)])                             # (N, stop - start)
+            g_squared += float(c.pow(2).sum() / n)
+            c = b.unsqueeze(1) * c
+            parts = fwht(c) / n
+            spread += float(parts.pow(2).sum() / n - parts.mean(dim=0).pow(2).sum())
+            del c, parts
+    return TargetVariance(spread, g_squared, n)
