@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: claims test install clean
+.PHONY: claims test bench install clean
 
 install: $(STAMP)
 
@@ -22,6 +22,17 @@ claims: $(STAMP)
 test: $(STAMP)
 	@$(BIN)/python -m pytest --claims-profile ci; status=$$?; \
 	if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; exit $$status
+
+## Perf benchmarks (issue 6): each asserts a ratio of two timings taken side by side, never a wall-clock limit.
+## Writes reports/bench_raw.json (pytest-benchmark) and reports/bench.json ({name, ratio, target, met} each).
+## Fails if pytest fails or collects nothing (exit 5), or if any benchmark misses its target (an xfailed one too).
+bench: $(STAMP)
+	@mkdir -p reports; rm -f reports/bench_raw.json reports/bench.json
+	@$(BIN)/python -m pytest -m perf regressions --benchmark-enable --benchmark-json=reports/bench_raw.json; \
+	status=$$?; \
+	if [ $$status -eq 5 ]; then echo "make bench: pytest collected no perf benchmarks" >&2; exit 1; fi; \
+	$(BIN)/python -m gradfail.bench reports/bench_raw.json --out reports/bench.json; summary=$$?; \
+	if [ $$status -ne 0 ]; then echo "make bench: pytest exited $$status" >&2; exit $$status; fi; exit $$summary
 
 clean:
 	rm -rf $(VENV) reports .pytest_cache .hypothesis

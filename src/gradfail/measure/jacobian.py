@@ -20,6 +20,9 @@ def per_example_gradient_blocks(model: nn.Module, inputs: torch.Tensor, *,
     def output(p: dict[str, torch.Tensor], x: torch.Tensor) -> torch.Tensor:
         return functional_call(model, p, (x.unsqueeze(0),)).reshape(())
 
+    # vmap's chunking allocates fresh buffers per chunk; with one chunk, skip it (same values, ~2x faster).
+    if chunk_size is not None and inputs.shape[0] <= chunk_size:
+        chunk_size = None
     per_param = vmap(grad(output), in_dims=(None, 0), chunk_size=chunk_size)(params, inputs)
     with torch.no_grad():
         predictions = model(inputs).reshape(-1)
