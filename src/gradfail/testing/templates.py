@@ -80,9 +80,13 @@ def test_claim_at_reference(claim, seeds, device, claims_profile, num_regression
     if tuple(seeds) == (0,) and claims_profile == "ci":
         estimate = verdict.estimate
         path = Path(request.path).parent / BASELINE_DIR / f"{device.type}-{str(claim.dtype).removeprefix('torch.')}"
+        # A value at rounding level (e.g. an exact identity's residual, bounded by the claim's atol) moves with
+        # the BLAS thread count; it is compared to within the claim's own atol, not the dtype's.
+        tolerance = baseline_tolerance(claim.dtype)
+        tolerance["atol"] = max(tolerance["atol"], claim.bound.atol)
         num_regression.check({"value": np.array([estimate.value]), "lo": np.array([estimate.lo]),
                               "hi": np.array([estimate.hi])},
-                             fullpath=path / f"{claim.id}.csv", default_tolerance=baseline_tolerance(claim.dtype))
+                             fullpath=path / f"{claim.id}.csv", default_tolerance=tolerance)
 
 
 # Contract: at the violation setting (an assumption deliberately broken) the same check must fail.
