@@ -397,12 +397,13 @@ BLUR_CLAIMS = (
     Claim(
         id="flat.mlp_error_concentrates_at_thresholds",
         statement="An end-to-end ReLU MLP (3 x 100) fitted to the staircase makes its errors at the steps: its MSE "
-                  "within 0.005 of a threshold is at least 3 times its MSE elsewhere, on every seed.",
+                  "within 0.005 of a threshold is at least 1.5 times its MSE elsewhere, on every seed.",
         source=f"{STEP_LEARN}.3, Figure 7b (step_learn.py --e2e: discontinuities blurred)",
         section="5",
         quantity="min over seeds of MSE near thresholds / MSE elsewhere",
         measure=near_threshold_error_ratio,
-        bound=Bound(relation="ge", rhs=lambda s: 3.0, why="measured 4-10 after 3,000 steps and 25-40 after 10,000"),
+        bound=Bound(relation="ge", rhs=lambda s: 1.5,
+                    why="after 3,000 steps: worst of seeds 0-19 2.03, seed 0 12.2; after 10,000 (paper) 25-40 on seeds 0-3"),
         reference=StaircaseSetting(method="mlp", steps=3000),
         scale={"smoke": {"steps": 1000}, "paper": {"steps": 10_000}},
         # Midway between levels the target is far from any step: the error there is below the average.
