@@ -242,7 +242,7 @@ def near_threshold_error_ratio(setting: StaircaseSetting, *, seeds, device) -> E
     for i, seed in enumerate(seeds):
         near, away = _band_errors(run, setting.method, i, seed, setting.band, 0.005)
         a, b = mean_interval(near, ALPHA / 2), mean_interval(away, ALPHA / 2)
-        ratios.append((a.value / b.value, max(a.lo, 0.0) / b.hi, a.hi / max(b.lo, 1e-300)))
+        ratios.append((a.value / b.value, max(a.lo, 0.0) / b.hi, a.hi / b.lo if b.lo > 0 else math.inf))
     value, lo, hi = min(ratios)
     return Estimate(value, lo, hi, alpha=ALPHA, detail={"ratio": [round(r[0], 3) for r in ratios]})
 
@@ -257,7 +257,7 @@ def near_threshold_error_over_forward_only(setting: StaircaseSetting, *, seeds, 
         mine, _ = _band_errors(ours, setting.method, i, seed, "thresholds", 0.005)
         other, _ = _band_errors(theirs, setting.challenger, i, seed, "thresholds", 0.005)
         a, b = mean_interval(other, ALPHA / 2), mean_interval(mine, ALPHA / 2)
-        ratios.append((a.value / b.value, max(a.lo, 0.0) / b.hi, a.hi / max(b.lo, 1e-300)))
+        ratios.append((a.value / b.value, max(a.lo, 0.0) / b.hi, a.hi / b.lo if b.lo > 0 else math.inf))
     value, lo, hi = min(ratios)
     return Estimate(value, lo, hi, alpha=ALPHA, detail={"ratio": [round(r[0], 3) for r in ratios]})
 
