@@ -7,7 +7,6 @@ side by side in the same process, never a wall-clock limit.
 from __future__ import annotations
 
 import pytest
-import torch
 
 from gradfail.data.lines import draw_line_params, render_lines, render_lines_reference, sample_tuples
 from gradfail.seeding import make_generator

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from gradfail.claims.conditioning import (ConvSetting, FcGrowthSetting, InverseSetting, Lemma2Setting,
                                           SpectralGdSetting, StepsSetting, Theorem3Setting, WhiteningSetting)
-from gradfail.data.curves import (SLOPE_PATTERNS, curves_from_encodings, encoding_matrix, near_kink_mask,
+from gradfail.data.curves import (SLOPE_PATTERNS, encoding_matrix, near_kink_mask,
                                   sample_curves, sample_encodings, second_difference_matrix, smooth_kink_curves)
 from gradfail.measure.conditioning import (conv_rows, expected_error_norm, expected_sgd_closed_form,
                                            expected_sgd_recursion, gd_steps_matrix_power, gd_steps_spectral,

@@ -22,10 +22,12 @@ import torch
 from hypothesis import strategies as st
 
 from gradfail.claims._core import Bound, Claim, Setting
-from gradfail.data.curves import CURVE_LAWS, encoding_matrix, sample_encodings, second_difference_matrix
+from gradfail.data.curves import (CURVE_LAWS, curves_from_encodings, encoding_matrix, sample_encodings,
+                                  second_difference_matrix)
 from gradfail.experiments.conditioning import conv_condition_numbers, conv_gd_steps
-from gradfail.measure.conditioning import (encoding_condition_number, expected_error_norm, expected_sgd_closed_form,
-                                           expected_sgd_recursion, gd_steps_spectral, singular_values)
+from gradfail.measure.conditioning import (conv_rows, encoding_condition_number, expected_error_norm,
+                                           expected_sgd_closed_form, expected_sgd_recursion, gd_steps_spectral,
+                                           inverse_sqrt, second_moment, singular_values, symmetric_condition_number)
 from gradfail.seeding import make_generator
 from gradfail.stats import Estimate, mean_interval, slope_interval
 from gradfail.validation import check_choice, check_int, check_real
@@ -221,9 +223,6 @@ class WhiteningSetting(Setting):
 
 def whitened_condition_excess(setting: WhiteningSetting, *, seeds, device) -> Estimate:
     """kappa(C^{-1/2} C C^{-1/2}) - 1 for the rows' uncentred second moment C (float64)."""
-    from gradfail.data.curves import curves_from_encodings
-    from gradfail.measure.conditioning import conv_rows, inverse_sqrt, second_moment, symmetric_condition_number
-
     def moment(count: int, label: str) -> torch.Tensor:
         p = sample_encodings(setting.n, count, law=setting.law, generator=make_generator(seeds[0], "whiten", label))
         return second_moment(conv_rows(curves_from_encodings(p)))
