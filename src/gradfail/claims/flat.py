@@ -157,22 +157,22 @@ def _accuracy_interval(correct: np.ndarray) -> tuple[float, float]:
     return clopper_pearson(int(correct.sum()), correct.size, ALPHA)
 
 
+def _accuracy_at(run, pick) -> Estimate:
+    """The accuracy of the seed `pick` (np.argmin or np.argmax) chooses, with its Clopper-Pearson interval."""
+    chosen = int(pick(run.accuracy))
+    lo, hi = _accuracy_interval(run.correct[chosen])
+    return Estimate(float(run.accuracy[chosen]), lo, hi, alpha=ALPHA,
+                    detail={"accuracy": dict(zip(map(str, run.seeds), run.accuracy.round(4).tolist()))})
+
+
 def worst_accuracy(setting: StaircaseSetting, *, seeds, device) -> Estimate:
     """The lowest exact-level accuracy over seeds, with its Clopper-Pearson interval."""
-    run = _main_run(setting, seeds, device)
-    worst = int(np.argmin(run.accuracy))
-    lo, hi = _accuracy_interval(run.correct[worst])
-    return Estimate(float(run.accuracy[worst]), lo, hi, alpha=ALPHA,
-                    detail={"accuracy": dict(zip(map(str, run.seeds), run.accuracy.round(4).tolist()))})
+    return _accuracy_at(_main_run(setting, seeds, device), np.argmin)
 
 
 def best_accuracy(setting: StaircaseSetting, *, seeds, device) -> Estimate:
     """The highest exact-level accuracy over seeds, with its Clopper-Pearson interval."""
-    run = _main_run(setting, seeds, device)
-    best = int(np.argmax(run.accuracy))
-    lo, hi = _accuracy_interval(run.correct[best])
-    return Estimate(float(run.accuracy[best]), lo, hi, alpha=ALPHA,
-                    detail={"accuracy": dict(zip(map(str, run.seeds), run.accuracy.round(4).tolist()))})
+    return _accuracy_at(_main_run(setting, seeds, device), np.argmax)
 
 
 def worst_mse(setting: StaircaseSetting, *, seeds, device) -> Estimate:
@@ -232,6 +232,13 @@ def _band_errors(run, method: str, seed_index: int, seed: int, band: str, delta:
     return error[near], error[~near]
 
 
+def _mean_ratio(numerator: np.ndarray, denominator: np.ndarray) -> tuple[float, float, float]:
+    """(ratio of means, lo, hi): the two Student-t intervals (each at ALPHA / 2) divided; hi is inf when the
+    denominator's interval reaches 0."""
+    a, b = mean_interval(numerator, ALPHA / 2), mean_interval(denominator, ALPHA / 2)
+    return a.value / b.value, max(a.lo, 0.0) / b.hi, a.hi / b.lo if b.lo > 0 else math.inf
+
+
 def near_threshold_error_ratio(setting: StaircaseSetting, *, seeds, device) -> Estimate:
     """min over seeds of MSE(|r - z_i| <= delta) / MSE(elsewhere), delta = 0.005, on 20,000 fresh samples.
 
@@ -241,8 +248,7 @@ def near_threshold_error_ratio(setting: StaircaseSetting, *, seeds, device) -> E
     ratios = []
     for i, seed in enumerate(seeds):
         near, away = _band_errors(run, setting.method, i, seed, setting.band, 0.005)
-        a, b = mean_interval(near, ALPHA / 2), mean_interval(away, ALPHA / 2)
-        ratios.append((a.value / b.value, max(a.lo, 0.0) / b.hi, a.hi / b.lo if b.lo > 0 else math.inf))
+        ratios.append(_mean_ratio(near, away))
     value, lo, hi = min(ratios)
     return Estimate(value, lo, hi, alpha=ALPHA, detail={"ratio": [round(r[0], 3) for r in ratios]})
 
@@ -256,8 +262,7 @@ def near_threshold_error_over_forward_only(setting: StaircaseSetting, *, seeds, 
     for i, seed in enumerate(seeds):
         mine, _ = _band_errors(ours, setting.method, i, seed, "thresholds", 0.005)
         other, _ = _band_errors(theirs, setting.challenger, i, seed, "thresholds", 0.005)
-        a, b = mean_interval(other, ALPHA / 2), mean_interval(mine, ALPHA / 2)
-        ratios.append((a.value / b.value, max(a.lo, 0.0) / b.hi, a.hi / b.lo if b.lo > 0 else math.inf))
+        ratios.append(_mean_ratio(other, mine))
     value, lo, hi = min(ratios)
     return Estimate(value, lo, hi, alpha=ALPHA, detail={"ratio": [round(r[0], 3) for r in ratios]})
 
