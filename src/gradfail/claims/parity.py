@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from gradfail.claims._core import Bound, Claim, Setting
 from gradfail.data.parity import CODINGS, MAX_EXACT_D, TARGET_CLASSES, class_size, cube_bits, encode, parity_matrix
 from gradfail.data.periodic import DIRECTIONS, PSI
+from gradfail.engine.guards import FiniteGuard
 from gradfail.experiments.parity_sgd import parity_sgd
 from gradfail.experiments.periodic import periodic_variance
 from gradfail.experiments.trajectories import divergence_ratios
@@ -100,12 +101,15 @@ def _model_at(setting: GradientVarianceSetting, seed: int, device) -> tuple[torc
         target = target_matrix("parities", setting.d, generator=pick,
                                rows=torch.randint(0, 2**setting.d, (1,), generator=pick))[0].to(device)
         optimizer = torch.optim.SGD(net.parameters(), lr=0.1)
+        guard = FiniteGuard("the gradient-variance pre-training", net.named_parameters(), n_models=1,
+                            steps=setting.train_steps, names=[f"seed {seed}"])
         for _ in range(setting.train_steps):
             optimizer.zero_grad(set_to_none=True)
-            get_loss(setting.loss).value(net(x).reshape(-1), target).mean().backward()
+            guard.loss(get_loss(setting.loss).value(net(x).reshape(-1), target).mean()).backward()
             # Clipped steps keep large-init deep nets finite: w must be a point, not an overflow.
             torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
             optimizer.step()
+            guard.stepped()
     if setting.perturbation:
         noise = make_generator(seed, "variance", "perturbation")
         with torch.no_grad():

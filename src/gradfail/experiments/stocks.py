@@ -39,6 +39,7 @@ from tqdm.auto import tqdm
 from gradfail.data.stocks import (best_classes, check_outcome_law, one_hot, outcome_distribution, sample_inputs,
                                   sample_outcomes)
 from gradfail.engine.ensemble import Trace
+from gradfail.engine.guards import FiniteGuard
 from gradfail.models.mlp import truncated_normal_
 from gradfail.seeding import make_generator
 from gradfail.validation import check_choice, check_int, check_real
@@ -262,14 +263,17 @@ def stocks_training(*, k: int, seeds: Sequence[int], steps: int, estimators: Seq
     optimizer = _adam(list(model.parameters()), lr)
     recorded_steps, recorded = [0], [population_loss(model, best_device).cpu().numpy()]
     buffer, used = None, chunk
+    guard = FiniteGuard("stocks_training", model.named_parameters(), n_models=len(pairs), steps=steps,
+                        names=[f"{e}, seed {s}" for e, s in pairs])
     for step in tqdm(range(1, steps + 1), desc=progress, disable=progress is None, leave=False, mininterval=1.0):
         if used == chunk:
             buffer, used = draw(chunk), 0
         x, targets = buffer[0][used], buffer[1][used]
         used += 1
         optimizer.zero_grad(set_to_none=True)
-        estimator_loss(model(x), targets).sum().backward()   # sum over models: Note [Stocks ensembles]
+        guard.loss(estimator_loss(model(x), targets)).backward()   # sum over models: Note [Stocks ensembles]
         optimizer.step()
+        guard.stepped()
         if (eval_every and step % eval_every == 0) or step == steps:
             recorded_steps.append(step)
             recorded.append(population_loss(model, best_device).cpu().numpy())

@@ -17,6 +17,7 @@ import torch
 
 from gradfail.data.parity import class_size, cube_bits, encode, target_matrix
 from gradfail.engine.ensemble import BatchedMLP
+from gradfail.engine.guards import FiniteGuard
 from gradfail.measure.losses import get_loss
 from gradfail.seeding import make_generator
 
@@ -40,10 +41,13 @@ def divergence_ratios(*, d: int, width: int, steps: int, lr: float, loss: str, t
 
     start = flat()
     ratio = torch.zeros(pairs, dtype=dtype, device=device)
+    guard = FiniteGuard("divergence_ratios", model.named_parameters(), n_models=2 * pairs, steps=steps,
+                        names=[f"seed {seed}, pair {p}, target {t}" for p in range(pairs) for t in "ab"])
     for _ in range(steps):
         optimizer.zero_grad(set_to_none=True)
-        loss_fn(model(xs), y).mean(dim=1).sum().backward()
+        guard.loss(loss_fn(model(xs), y).mean(dim=1)).backward()
         optimizer.step()
+        guard.stepped()
         w = flat().view(pairs, 2, -1)
         moved = (w[:, 0] - start.view(pairs, 2, -1)[:, 0]).norm(dim=1)
         ratio = torch.maximum(ratio, (w[:, 0] - w[:, 1]).norm(dim=1) / moved)

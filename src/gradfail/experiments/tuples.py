@@ -28,6 +28,7 @@ from tqdm.auto import tqdm
 
 from gradfail.data.lines import IMAGE_SIZE, sample_tuples, tuple_labels
 from gradfail.engine.ensemble import Trace
+from gradfail.engine.guards import FiniteGuard
 from gradfail.models.tuple_net import TupleNet, TupleNetShape
 from gradfail.seeding import make_generator
 from gradfail.validation import check_choice, check_int, check_real
@@ -141,6 +142,8 @@ def train_tuples(*, k: int, seeds: Sequence[int], steps: int, methods: Sequence[
             recorded.append((correct_answers("curve", curve_tuples) / curve_tuples).cpu().numpy())
             recorded_steps.append(step)
 
+    guard = FiniteGuard("train_tuples", net.named_parameters(), n_models=n_methods * len(seeds), steps=steps,
+                        names=[f"{m}, seed {s}" for m in methods for s in seeds])
     record(0)
     for step in tqdm(range(1, steps + 1), desc=progress, disable=progress is None, leave=False, mininterval=1.0):
         images, labels = stream.next()
@@ -150,8 +153,9 @@ def train_tuples(*, k: int, seeds: Sequence[int], steps: int, methods: Sequence[
         loss = _hinge(tuple_labels(y) * tuple_scores).mean(dim=1)                       # (M,)
         loss = loss + torch.where(decomposition, _hinge(y * image_scores).mean(dim=(1, 2)), 0.0)
         optimizer.zero_grad(set_to_none=True)
-        loss.sum().backward()          # a sum of per-model means: every model gets its own gradient
+        guard.loss(loss).backward()    # a sum of per-model means: every model gets its own gradient
         optimizer.step()
+        guard.stepped()
         if eval_every and step % eval_every == 0 and step != steps:
             record(step)
     if steps:
