@@ -9,6 +9,7 @@ import torch
 
 from gradfail.data.parity import random_support, sample_parity_batch
 from gradfail.engine.ensemble import BatchedMLP, ChunkedStream, hinge_loss, train_ensemble
+from gradfail.engine.fused import FusedHingeSGD, fused_hinge_sgd_applies
 from gradfail.models.mlp import mlp
 
 DTYPE = torch.float64
@@ -171,3 +172,44 @@ def test_batched_mlp_rejects_empty_ensemble_and_zero_width():
         BatchedMLP((D, 0, 1), [_init_generator(0)])
     with pytest.raises(ValueError, match=r"activation must be one of"):
         BatchedMLP((D, WIDTH, 1), [_init_generator(0)], activation="swish")
+
+
+def test_fused_step_equals_autograd_step_in_float64():
+    """The hand-derived step (gradfail.engine.fused) moves every model exactly as autograd + torch.optim.SGD."""
+    fused, fused_stream = _ensemble(SEEDS)
+    plain, plain_stream = _ensemble(SEEDS)
+    assert fused_hinge_sgd_applies(fused, hinge_loss, "sgd", {})
+    before = [p.detach().clone() for p in fused.parameters()]
+    train_ensemble(fused, fused_stream, steps=30, lr=0.2, fused=True)
+    train_ensemble(plain, plain_stream, steps=30, lr=0.2, fused=False)
+    for p, p_plain, p0 in zip(fused.parameters(), plain.parameters(), before, strict=True):
+        assert not torch.equal(p, p0)    # every tensor moved, biases included
+        torch.testing.assert_close(p, p_plain, rtol=1e-12, atol=1e-14)
+
+
+def test_fused_step_counts_the_hinge_kink_as_active_like_autograd():
+    """At y s = 1 exactly, clamp's gradient passes in autograd; the fused step must pass it too."""
+    model, _ = _ensemble(SEEDS[:1])
+    with torch.no_grad():
+        model.weights[1].zero_()
+        model.biases[1].fill_(1.0)            # s = 1 for every input: every example sits on the kink
+    x = torch.ones(1, 4, D, dtype=DTYPE)
+    y = torch.ones(1, 4, dtype=DTYPE)
+    FusedHingeSGD(model, lr=0.5).step(x, y)
+    assert model.biases[1].item() == pytest.approx(1.5)   # b2 -= lr * mean(-y) = 1 + 0.5
+
+
+@pytest.mark.parametrize(("sizes", "activation", "optimizer", "options"), [
+    ((D, WIDTH, 1), "tanh", "sgd", {}),
+    ((D, WIDTH, 3, 1), "relu", "sgd", {}),
+    ((D, WIDTH, 1), "relu", "adam", {}),
+    ((D, WIDTH, 1), "relu", "sgd", {"momentum": 0.9}),
+])
+def test_fused_step_applies_only_to_its_network(sizes, activation, optimizer, options):
+    """Any other activation, depth, optimizer or option falls back to autograd; fused=True refuses it."""
+    model = BatchedMLP(sizes, [_init_generator(s) for s in SEEDS], activation=activation, dtype=DTYPE)
+    assert not fused_hinge_sgd_applies(model, hinge_loss, optimizer, options)
+    stream = ChunkedStream([_sampler(s) for s in SEEDS], batch=BATCH, dtype=DTYPE)
+    with pytest.raises(ValueError, match="fused=True needs a one-hidden-layer ReLU BatchedMLP"):
+        train_ensemble(model, stream, steps=2, lr=0.1, optimizer=optimizer, optimizer_options=options, fused=True)
+    train_ensemble(model, stream, steps=2, lr=0.1, optimizer=optimizer, optimizer_options=options)

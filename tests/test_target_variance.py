@@ -12,6 +12,7 @@ from gradfail.measure.jacobian import per_example_gradients
 from gradfail.measure.losses import LOSSES
 from gradfail.measure.target_variance import (
     gradient_for_target,
+    parity_class_variance_by_parseval,
     parity_variance_identity,
     streamed_parity_class_variance,
     target_dependent_gradients,
@@ -218,5 +219,21 @@ def test_streamed_variance_equals_the_full_jacobian_path(spec):
     for loss in ("square", "hinge", "logistic"):
         full = variance_over_targets(predictions, jacobian, LOSSES[loss])
         streamed = streamed_parity_class_variance(net, x, LOSSES[loss], columns=8, input_chunk=16)
+        assert streamed.variance == pytest.approx(full.variance, rel=RTOL, abs=1e-300)
+        assert streamed.g_squared == pytest.approx(full.g_squared, rel=RTOL)
+
+
+@pytest.mark.parametrize("spec", MODELS, ids=MODEL_IDS)
+@pytest.mark.parametrize("coding", ("pm1", "zero_one"))
+def test_parseval_streamed_variance_equals_the_walsh_hadamard_path(spec, coding):
+    """Streaming the cube in chunks of 3 inputs through the Parseval identity gives the FWHT path's Var and G^2."""
+    net, _ = _model_and_inputs(spec)
+    d = spec[0]
+    x = encode(cube_bits(d), coding, dtype=DTYPE)
+    predictions, jacobian = per_example_gradients(net, x)
+    for loss in ("square", "hinge", "logistic"):
+        full = variance_over_targets(predictions, jacobian, LOSSES[loss])
+        streamed = parity_class_variance_by_parseval(net, d, LOSSES[loss], coding=coding, input_chunk=3)
+        assert streamed.n_targets == full.n_targets == 2**d
         assert streamed.variance == pytest.approx(full.variance, rel=RTOL, abs=1e-300)
         assert streamed.g_squared == pytest.approx(full.g_squared, rel=RTOL)

@@ -19,8 +19,15 @@ MAX_EXACT_D = 20  # 2^20 inputs: the largest cube the exact paths enumerate
 
 def cube_bits(d: int) -> torch.Tensor:
     """All 2^d bit vectors as a (2^d, d) int64 tensor; row i holds the bits of i (bit j = (i >> j) & 1)."""
+    return cube_rows(d, 0, 2**d)
+
+
+def cube_rows(d: int, start: int, stop: int) -> torch.Tensor:
+    """Rows start..stop-1 of `cube_bits(d)`, without building the others (streamed exact paths)."""
     check_int("d", d, 1, MAX_EXACT_D)
-    index = torch.arange(2**d)
+    check_int("start", start, 0, 2**d)
+    check_int("stop", stop, start, 2**d)
+    index = torch.arange(start, stop)
     return (index.unsqueeze(1) >> torch.arange(d)) & 1
 
 

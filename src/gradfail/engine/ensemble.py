@@ -22,6 +22,8 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from gradfail.engine.fused import FusedHingeSGD, fused_hinge_sgd_applies
+from gradfail.engine.guards import FiniteGuard
 from gradfail.models.mlp import ACTIVATIONS, truncated_normal_
 from gradfail.validation import check_choice, check_int, check_real
 
@@ -114,13 +116,19 @@ def train_ensemble(model: nn.Module, stream: ChunkedStream, *, steps: int, lr: f
                    loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] = hinge_loss,
                    optimizer: str = "sgd", evaluate: Callable[[nn.Module], torch.Tensor] | None = None,
                    eval_every: int = 0, eval_steps: Sequence[int] = (), progress: str | None = None,
-                   optimizer_options: dict | None = None) -> Trace:
+                   optimizer_options: dict | None = None, fused: bool | None = None,
+                   model_names: Sequence[str] | None = None) -> Trace:
     """Run `steps` optimizer steps on every model at once; return `evaluate(model)` every `eval_every` steps.
 
     `model` is a batched module exposing `n_models` (see the module note), such as `BatchedMLP`.
     evaluate(model) -> (M,) metric, recorded at step 0, every `eval_every` steps, at each of `eval_steps`
     and at the end. `progress` (a description) shows a tqdm bar. `optimizer_options` go to the torch
-    optimizer (e.g. Adam's betas and eps, where a paper's code departs from the defaults).
+    optimizer (e.g. Adam's betas and eps, where a paper's code departs from the defaults). A NaN or inf in a
+    loss or a weight raises NonFiniteTraining naming model_names[m] (e.g. "seed 3"; Note [Finite guard]).
+
+    `fused` chooses the step for the Figure 1 network (one hidden ReLU layer, hinge loss, plain SGD):
+    None (default) uses the hand-derived step of gradfail.engine.fused whenever it applies, True requires
+    it (ValueError otherwise), False always uses autograd and a torch optimizer.
     """
     check_int("steps", steps, 0)
     check_real("lr", lr, 0.0, lo_open=True)
@@ -129,9 +137,22 @@ def train_ensemble(model: nn.Module, stream: ChunkedStream, *, steps: int, lr: f
     for i, step in enumerate(eval_steps):
         check_int(f"eval_steps[{i}]", step, 0, steps)
     extra_steps = set(eval_steps)
-    params = list(model.parameters())
     options = dict(optimizer_options or {})
-    opt = torch.optim.SGD(params, lr=lr, **options) if optimizer == "sgd" else torch.optim.Adam(params, lr=lr, **options)
+    applies = fused_hinge_sgd_applies(model, loss, optimizer, options)
+    if fused and not applies:
+        raise ValueError("fused=True needs a one-hidden-layer ReLU BatchedMLP with hinge_loss and plain SGD "
+                         "(no optimizer_options); use fused=None to fall back to autograd")
+    if applies and fused is not False:
+        take_step = FusedHingeSGD(model, lr).step
+    else:
+        params = list(model.parameters())
+        opt = (torch.optim.SGD(params, lr=lr, **options) if optimizer == "sgd"
+               else torch.optim.Adam(params, lr=lr, **options))
+
+        def take_step(x: torch.Tensor, y: torch.Tensor) -> None:
+            opt.zero_grad(set_to_none=True)
+            guard.loss(loss(model(x), y)).backward()   # the sum over models: see Note [Ensembles]
+            opt.step()
     recorded_steps, recorded = [], []
 
     def record(step: int) -> None:
@@ -140,12 +161,12 @@ def train_ensemble(model: nn.Module, stream: ChunkedStream, *, steps: int, lr: f
                 recorded.append(evaluate(model).detach().cpu().numpy())
             recorded_steps.append(step)
 
+    guard = FiniteGuard("train_ensemble", model.named_parameters(), n_models=model.n_models, steps=steps,
+                        names=model_names)
     record(0)
     for step in tqdm(range(1, steps + 1), desc=progress, disable=progress is None, leave=False, mininterval=1.0):
-        x, y = stream.next()
-        opt.zero_grad(set_to_none=True)
-        loss(model(x), y).sum().backward()   # sum over models: see Note [Ensembles]
-        opt.step()
+        take_step(*stream.next())
+        guard.stepped()
         if ((eval_every and step % eval_every == 0) or step in extra_steps) and step != steps:
             record(step)
     if steps:

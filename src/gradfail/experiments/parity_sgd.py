@@ -16,6 +16,7 @@ import torch
 
 from gradfail.data.parity import random_support, sample_parity_batch
 from gradfail.engine.ensemble import BatchedMLP, ChunkedStream, Trace, train_ensemble
+from gradfail.engine.guards import seed_names
 from gradfail.seeding import make_generator
 
 CURVE_SAMPLES = 1000  # fresh samples per point of the accuracy curve (the authors used 500)
@@ -51,7 +52,7 @@ def parity_sgd(*, d: int, seeds: Sequence[int], steps: int, width_factor: int = 
         return (torch.sign(net(curve_x)) == curve_y).float().mean(dim=1)
 
     trace = train_ensemble(model, stream, steps=steps, lr=lr, evaluate=accuracy if eval_every else None,
-                           eval_every=eval_every, progress=progress)
+                           eval_every=eval_every, progress=progress, model_names=seed_names(seeds))
     test_x, test_y = fresh("test", test_samples)
     with torch.no_grad():
         correct = (torch.sign(model(test_x)) == test_y).sum(dim=1)

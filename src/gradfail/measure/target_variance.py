@@ -18,7 +18,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from gradfail.measure.jacobian import per_example_gradient_blocks
+from gradfail.data.parity import cube_rows
+from gradfail.measure.jacobian import per_example_gradient_blocks, per_example_gradients
 from gradfail.measure.losses import Loss
 from gradfail.measure.walsh_hadamard import fwht
 
@@ -154,3 +155,33 @@ def streamed_parity_class_variance(model: nn.Module, inputs: torch.Tensor, loss:
             spread += float(parts.pow(2).sum() / n - parts.mean(dim=0).pow(2).sum())
             del c, parts
     return TargetVariance(spread, g_squared, n)
+
+
+def parity_class_variance_by_parseval(model: nn.Module, d: int, loss: Loss, *, coding: str = "pm1",
+                                      input_chunk: int = 4096) -> TargetVariance:
+    """Var over all 2^d parities by `parity_variance_identity`, streaming the cube `input_chunk` inputs at a time.
+
+    Var = E_x ||c(x)||^2 / 2^d - ||c(x0)||^2 / 4^d and G^2 = E_x ||g(x)||^2 are sums over inputs, so neither
+    the (2^d, P) Jacobian nor the cube itself is ever held: peak memory is one chunk's (input_chunk, P)
+    per-example gradients, whatever d. Time is one per-example backward pass over the cube, O(2^d P); this is
+    the path that makes d = 16 fit in well under 2 GB and d = 20 affordable (issue 6, target 4). The inputs are
+    the cube in `cube_bits` order, encoded with `coding`, in the model's dtype.
+    """
+    from gradfail.data.parity import encode
+
+    parameter = next(model.parameters())
+    n = 2**d
+    c_squared = g_squared = 0.0
+    c_x0 = None
+    for start in range(0, n, input_chunk):
+        x = encode(cube_rows(d, start, min(start + input_chunk, n)), coding, dtype=parameter.dtype)
+        predictions, jacobian = per_example_gradients(model, x.to(parameter.device), chunk_size=None)
+        _, b = loss.split(predictions)
+        norms = jacobian.pow(2).sum(dim=1)                           # ||g(x)||^2
+        c_norms = b.pow(2) * norms                                   # ||c(x)||^2 = b(x)^2 ||g(x)||^2
+        if c_x0 is None:
+            c_x0 = float(c_norms[0])                                 # row 0 of the cube is x0
+        c_squared += float(c_norms.sum())
+        g_squared += float(norms.sum())
+        del jacobian
+    return TargetVariance(c_squared / n / n - c_x0 / n**2, g_squared / n, n)
