@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: claims test bench install clean
+.PHONY: claims test bench fig1-paper install clean
 
 install: $(STAMP)
 
@@ -36,3 +36,7 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) reports .pytest_cache .hypothesis
+
+## Figure 1 at the paper's scale (d = 5, 10, 30 x 5 seeds x 50,000 SGD steps); prints the training time.
+fig1-paper: $(STAMP)
+	$(BIN)/gradfail figures fig1_parity --profile paper --out reports

@@ -6,6 +6,8 @@ Library functions take `device` as an argument and never choose one; the pytest 
 
 from __future__ import annotations
 
+import os
+
 import torch
 
 DEVICE_CHOICES = ("auto", "cpu", "cuda")
@@ -39,3 +41,26 @@ def describe_device(device: torch.device) -> str:
     if device.type == "cuda":
         return f"cuda ({torch.cuda.get_device_name(device)})"
     return device.type
+
+
+def make_deterministic(device: torch.device) -> None:
+    """Settings under which a GPU run reproduces itself: no TF32, deterministic kernels only.
+
+    TF32 would round float32 matmuls to 10 mantissa bits on Ampere and later GPUs, which exact checks must not
+    see. Deterministic algorithms make a kernel without a deterministic implementation raise instead of
+    returning run-to-run different sums; cuBLAS needs a fixed workspace for that (CUBLAS_WORKSPACE_CONFIG,
+    read when cuBLAS starts, so it is set here, before any CUDA work).
+    """
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+    if device.type == "cuda":
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+        torch.backends.cudnn.benchmark = False
+        torch.use_deterministic_algorithms(True)
+
+
+def worker_cuda_index(worker_id: str, n_gpus: int) -> int | None:
+    """The GPU an xdist worker ('gw3') takes: worker i uses GPU i mod n_gpus, so several GPUs share the work."""
+    if n_gpus < 1 or not worker_id.startswith("gw") or not worker_id[2:].isdigit():
+        return None
+    return int(worker_id[2:]) % n_gpus

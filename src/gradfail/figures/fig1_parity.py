@@ -7,6 +7,7 @@ chance (0.5 +- 0.03) for all 50,000 iterations.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import matplotlib
@@ -14,9 +15,13 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from gradfail.figures._save import save_figure  # noqa: E402
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
 
+from gradfail.engine.ensemble import Trace  # noqa: E402
+from gradfail.engine.processes import default_workers, map_in_processes  # noqa: E402
 from gradfail.experiments.parity_sgd import parity_sgd  # noqa: E402
+from gradfail.figures._save import save_figure  # noqa: E402
 
 # (seeds, steps per d) by profile; the paper's own scale is 50,000 steps for every d.
 SCALE = {
@@ -29,15 +34,54 @@ PAPER_REACHES_095 = {5: 2_000, 10: 9_500}  # iterations, read by eye from the pa
 EVAL_POINTS = 100
 
 
-def draw_fig1(out_dir: str | Path, *, profile: str = "ci", device="cpu", progress: bool = True) -> Path:
-    """Train every (d, seed) of the profile, batched over seeds, and draw one panel per d."""
+def _accuracy_curves(d: int, seeds: list[int], steps: int, device: str) -> Trace:
+    """One job: the accuracy trace of every seed at one d (top level, so worker processes can run it)."""
+    trace, _ = parity_sgd(d=d, seeds=seeds, steps=steps, eval_every=max(1, steps // EVAL_POINTS),
+                          test_samples=1000, device=device)
+    return trace
+
+
+def training_jobs(n_seeds: int, steps: dict[int, int], workers: int) -> list[dict]:
+    """The figure's training as independent jobs, longest first.
+
+    A step costs about width x batch = 10d x 128 per model, so d = 30 is ~3/4 of the work: with more than one
+    worker its seeds are split in two jobs (every seed is an independent model, Note [Ensembles]).
+    """
+    jobs = []
+    for d in sorted(steps, reverse=True):
+        seeds = list(range(n_seeds))
+        groups = [seeds[: (n_seeds + 1) // 2], seeds[(n_seeds + 1) // 2:]] if workers > 1 and d == max(steps) else [seeds]
+        jobs += [{"d": d, "seeds": group, "steps": steps[d]} for group in groups if group]
+    return jobs
+
+
+def draw_fig1(out_dir: str | Path, *, profile: str = "ci", device="cpu", progress: bool = True,
+              workers: int | None = None) -> Path:
+    """Train every (d, seed) of the profile, batched over seeds, and draw one panel per d.
+
+    On the CPU the jobs of `training_jobs` run in `workers` processes of one thread each (default: every
+    core this process may use); on a GPU they run one after the other in this process.
+    """
     n_seeds, steps = SCALE[profile]
+    device = torch.device(device)
+    workers = 1 if device.type != "cpu" else (workers or default_workers())
+    jobs = training_jobs(n_seeds, steps, workers)
+    if progress:
+        print(f"Figure 1 ({profile}): {len(jobs)} training jobs in {workers} process(es)", flush=True)
+    started = time.perf_counter()
+    traces = map_in_processes(_accuracy_curves, [{**job, "device": str(device)} for job in jobs], workers=workers)
+    if progress:
+        print(f"Figure 1 ({profile}): trained {n_seeds} seeds x d = 5, 10, 30 in {time.perf_counter() - started:.1f} s",
+              flush=True)
+    curves: dict[int, list[Trace]] = {}
+    for job, trace in zip(jobs, traces):
+        curves.setdefault(job["d"], []).append(trace)
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.6), sharey=True)
     for ax, d in zip(axes, (5, 10, 30)):
-        trace, _ = parity_sgd(d=d, seeds=list(range(n_seeds)), steps=steps[d], eval_every=max(1, steps[d] // EVAL_POINTS),
-                              test_samples=1000, device=device, progress=f"Figure 1, d={d}" if progress else None)
-        for m in range(trace.values.shape[1]):
-            ax.plot(trace.steps, trace.values[:, m], lw=1, alpha=0.8, label=f"seed {m}")
+        parts = curves[d]
+        values = np.concatenate([trace.values for trace in parts], axis=1)    # (evaluations, seeds)
+        for m in range(values.shape[1]):
+            ax.plot(parts[0].steps, values[:, m], lw=1, alpha=0.8, label=f"seed {m}")
         ax.axhline(0.5, color="grey", ls=":", lw=1)
         ax.axhline(0.95, color="grey", ls="--", lw=0.8)
         if d in PAPER_REACHES_095:
