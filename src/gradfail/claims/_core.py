@@ -203,6 +203,30 @@ class Claim:
         return dataclasses.replace(self.reference, **self.scale.get(profile, {}))
 
     def check(self, setting: Setting, *, seeds: tuple[int, ...], device: torch.device) -> Verdict:
-        """Measure at `setting` and judge the bound."""
+        """Measure at `setting` and judge the bound (after checking the estimate against the error budget)."""
         estimate = self.measure(setting, seeds=seeds, device=device)
+        problem = budget_problem(self, estimate)
+        if problem:
+            raise ValueError(f"claim {self.id!r}: {problem}")
         return judge(estimate, self.bound, setting)
+
+
+def budget_problem(claim: Claim, estimate: Estimate) -> str | None:
+    """Why `claim.error_budget` does not match the alpha its measurement used, or None when it does.
+
+    error_budget is the false-failure probability of one check: the union bound over the statistical
+    intervals behind one Estimate, which the Estimate states as its (family-wise) `alpha`. So an interval
+    needs a budget (a non-degenerate interval with error_budget 0 is a hidden error rate), the budget must
+    cover the alpha (alpha <= error_budget), and a measurement without sampling error (alpha 0) must not
+    claim one. Checked on every check the claim runs, so it costs nothing and covers every registered claim.
+    """
+    if not estimate.exact and estimate.alpha <= 0:
+        return (f"its estimate has an interval [{estimate.lo:.4g}, {estimate.hi:.4g}] but states alpha "
+                f"{estimate.alpha:g}: an interval's miss probability must be stated")
+    if estimate.alpha > claim.error_budget:
+        return (f"its estimate uses alpha {estimate.alpha:g} but the record states error_budget "
+                f"{claim.error_budget:g}: set error_budget to the alphas of one check, summed (union bound)")
+    if estimate.alpha == 0 and claim.error_budget > 0:
+        return (f"its estimate is exact (alpha 0) but the record states error_budget {claim.error_budget:g}: "
+                "an exact claim's budget is 0")
+    return None
