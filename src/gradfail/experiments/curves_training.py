@@ -44,6 +44,7 @@ from torch import nn
 
 from gradfail.data.curves import CURVE_LAWS, curves_from_encodings, sample_curves, smooth_kink_curves
 from gradfail.engine.ensemble import BatchedMLP, ChunkedStream, Trace, train_ensemble
+from gradfail.engine.guards import seed_names
 from gradfail.measure.conditioning import conv_rows, inverse_sqrt, second_moment
 from gradfail.seeding import make_generator
 from gradfail.validation import check_choice, check_int, check_real
@@ -298,7 +299,8 @@ def train_encoders(*, encoder: str, seeds: Sequence[int], steps: int, lr: float,
 
     stream = _stream(pools.train_f, pools.train_p, seeds, "curves", batch=batch, dtype=dtype, device=device)
     trace = train_ensemble(model, stream, steps=steps, lr=lr, loss=loss, optimizer=optimizer, evaluate=evaluate,
-                           eval_every=eval_every, eval_steps=eval_steps, progress=progress)
+                           eval_every=eval_every, eval_steps=eval_steps, progress=progress,
+                           model_names=seed_names(seeds))
     return EncoderRun(encoder, tuple(seeds), model, pools, trace, torch.stack(history))
 
 
@@ -375,5 +377,6 @@ def train_autoencoders(*, seeds: Sequence[int], steps: int, lr: float = 1e-3, ba
 
     stream = _stream(train_f, train_f, seeds, "autoencoder", batch=batch, dtype=dtype, device=device)
     trace = train_ensemble(model, stream, steps=steps, lr=lr, loss=mean_squared_error, optimizer="adam",
-                           evaluate=evaluate, eval_every=eval_every, eval_steps=eval_steps, progress=progress)
+                           evaluate=evaluate, eval_every=eval_every, eval_steps=eval_steps, progress=progress,
+                           model_names=seed_names(seeds))
     return AutoencoderRun(tuple(seeds), model, validation_f, validation_theta, trace)

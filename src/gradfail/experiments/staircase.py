@@ -28,6 +28,7 @@ from torch import nn
 from gradfail.data.staircase import (StaircaseProblem, level_index, smooth_staircase, staircase,
                                      staircase_autograd)
 from gradfail.engine.ensemble import BatchedMLP, ChunkedStream, Trace, train_ensemble
+from gradfail.engine.guards import seed_names
 from gradfail.models.mlp import truncated_normal_
 from gradfail.seeding import make_generator
 from gradfail.validation import check_choice, check_int
@@ -170,7 +171,7 @@ def staircase_training(*, method: str, seeds: Sequence[int], steps: int, lr: flo
         loss = squared_loss
     trace = train_ensemble(model, stream, steps=steps, lr=DEFAULT_LR[method] if lr is None else lr, loss=loss,
                            optimizer="adam", optimizer_options=ADAM_OPTIONS, evaluate=accuracy,
-                           eval_every=eval_every, progress=progress)
+                           eval_every=eval_every, progress=progress, model_names=seed_names(seeds))
     with torch.no_grad():
         output = predicted_levels(model, method, x_test) if method == "multiclass" else model(x_test)
         squared_error = ((output - y_test).double() ** 2).cpu().numpy()

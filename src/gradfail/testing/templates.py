@@ -14,16 +14,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
 from gradfail.claims import Claim, Verdict
 from gradfail.seeding import format_seeds
+from gradfail.testing.baselines import baseline_path, check_baseline
 from gradfail.testing.recorder import record
-from gradfail.testing.tolerances import baseline_tolerance
-
-BASELINE_DIR = "baselines"  # under regressions/
 
 
 def applies_to(predicate):
@@ -79,14 +76,9 @@ def test_claim_at_reference(claim, seeds, device, claims_profile, num_regression
     verdict = _check(claim, setting, seeds, device, claims_profile, "reference")
     if tuple(seeds) == (0,) and claims_profile == "ci":
         estimate = verdict.estimate
-        path = Path(request.path).parent / BASELINE_DIR / f"{device.type}-{str(claim.dtype).removeprefix('torch.')}"
-        # A value at rounding level (e.g. an exact identity's residual, bounded by the claim's atol) moves with
-        # the BLAS thread count; it is compared to within the claim's own atol, not the dtype's.
-        tolerance = baseline_tolerance(claim.dtype)
-        tolerance["atol"] = max(tolerance["atol"], claim.bound.atol)
-        num_regression.check({"value": np.array([estimate.value]), "lo": np.array([estimate.lo]),
-                              "hi": np.array([estimate.hi])},
-                             fullpath=path / f"{claim.id}.csv", default_tolerance=tolerance)
+        check_baseline(num_regression, request, baseline_path(Path(request.path).parent, device, claim.dtype, claim.id),
+                       {"value": estimate.value, "lo": estimate.lo, "hi": estimate.hi}, dtype=claim.dtype,
+                       atol=claim.bound.atol)
 
 
 # Contract: at the violation setting (an assumption deliberately broken) the same check must fail.
