@@ -65,15 +65,18 @@ class FusedHingeSGD:
         torch.relu_(a)
         torch.baddbmm(self.b2, a, self.w2, out=s)
         y = y.unsqueeze(-1)
-        delta = torch.where(s * y <= 1, y, 0.0).mul_(-1.0 / batch)               # (M, B, 1)
-        torch.mul(x, delta, out=x_delta[..., :d])
-        x_delta[..., d:] = delta
+        # minus_delta = -B delta = y 1[y s <= 1]; the factor -1/B goes into the step size below.
+        minus_delta = torch.where(s * y <= 1, y, 0.0)                             # (M, B, 1)
+        torch.mul(x, minus_delta, out=x_delta[..., :d])
+        x_delta[..., d:] = minus_delta
         # As a row, delta^T a: MKL's batched product is several times faster in this orientation.
-        grad_w2 = torch.bmm(delta.transpose(1, 2), a).transpose(1, 2)             # (M, width, 1)
+        grad_w2 = torch.bmm(minus_delta.transpose(1, 2), a).transpose(1, 2)       # (M, width, 1)
         # One (M, B, width) buffer, not two, so that it stays in cache: a becomes the mask in place.
         mask = a.sign_()                                                          # a >= 0: sign is 1[a > 0]
-        grad_first = torch.bmm(x_delta.transpose(1, 2), mask).mul_(self.w2.transpose(1, 2))   # (M, d + 1, width)
-        self.b2.sub_(delta.sum(dim=1, keepdim=True), alpha=self.lr)
-        self.w2.sub_(grad_w2, alpha=self.lr)
-        self.w1.sub_(grad_first[:, :d], alpha=self.lr)
-        self.b1.sub_(grad_first[:, d:], alpha=self.lr)
+        grad_first = torch.bmm(x_delta.transpose(1, 2), mask)                     # (M, d + 1, width), before x w2
+        step = self.lr / batch
+        w2_row = self.w2.transpose(1, 2)                                          # read before w2 moves
+        self.w1.addcmul_(grad_first[:, :d], w2_row, value=step)
+        self.b1.addcmul_(grad_first[:, d:], w2_row, value=step)
+        self.b2.add_(minus_delta.sum(dim=1, keepdim=True), alpha=step)
+        self.w2.add_(grad_w2, alpha=step)
