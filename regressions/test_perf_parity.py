@@ -26,7 +26,7 @@ REQUIRED_SPEEDUP = 100.0   # issue #2's target at d = 12
 
 @pytest.mark.perf
 @pytest.mark.claim("parity.gradient_variance_bound")
-def test_walsh_hadamard_variance_beats_per_target_autograd(benchmark):
+def test_walsh_hadamard_variance_beats_per_target_autograd(benchmark, one_thread):
     """The WHT path computes Var over all 2^12 parities >= 100x faster than a per-target autograd loop."""
     x = encode(cube_bits(D), "pm1", dtype=torch.float64)
     net = mlp(D, (10 * D,), generator=make_generator(0, "perf"), dtype=torch.float64)
