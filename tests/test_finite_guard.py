@@ -145,3 +145,34 @@ def test_the_hinge_sgd_path_is_guarded_too():
     with pytest.raises(NonFiniteTraining, match=r"(loss is not finite at step 1 of 12 \(seed 12: nan\)"
                                                 r"|parameter 'weights.[01]' of seed 12 holds NaN or inf after step 12 of 12)"):
         train_ensemble(model, stream, steps=12, lr=0.1, model_names=[f"seed {s}" for s in SEEDS])
+
+
+def _poison_stream(monkeypatch, from_call: int):
+    """From the `from_call`-th batch on, model 0's inputs are NaN (as a broken data generator would make them)."""
+    original, calls = ChunkedStream.next, {"n": 0}
+
+    def next_batch(self):
+        x, y = original(self)
+        calls["n"] += 1
+        if calls["n"] >= from_call:
+            x = x.clone()
+            x[0] = math.nan
+        return x, y
+    monkeypatch.setattr(ChunkedStream, "next", next_batch)
+
+
+@pytest.mark.parametrize("topic, name, where", [
+    ("parity", "sgd_learns_small_d", r"(the loss is not finite at step 3 |parameter 'weights.\d' of seed 0 holds NaN)"),
+    # A claim marked as a known failure (strict xfail): the NaN must fail its test, not count as the xfail.
+    ("flat", "multiclass_boundaries_are_jittery", r"the loss is not finite at step 3 of \d+ \(seed 0: nan\)"),
+], ids=["fused_sgd", "known_failure"])
+def test_a_nan_during_training_fails_the_claims_test(pytester, monkeypatch, topic, name, where):
+    """The claim's reference test ends with NonFiniteTraining, never a pass (a NaN model's accuracy is a
+    plausible-looking 0.5) and never an xfail."""
+    _poison_stream(monkeypatch, from_call=3)
+    pytester.mkdir("regressions").joinpath(f"test_{topic}.py").write_text(
+        f'from gradfail.testing.templates import test_claim_at_reference  # noqa: F401\nTOPIC = "{topic}"\n')
+    result = pytester.runpytest_inprocess("regressions", "-k", name, "-m", "", "--claims-device", "cpu",
+                                          "-p", "no:cacheprovider")
+    result.assert_outcomes(failed=1)
+    result.stdout.re_match_lines([rf".*NonFiniteTraining: training diverged in train_ensemble: {where}"])

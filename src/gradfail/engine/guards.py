@@ -114,9 +114,12 @@ class FiniteGuard:
             finite = torch.isfinite(tensor.detach())
             if bool(finite.all()):
                 continue
-            stacked = self.n_models > 1 and tensor.ndim > 0 and tensor.shape[0] == self.n_models
-            models = ("" if not stacked else
-                      " of " + ", ".join(self.names[m] for m in range(self.n_models) if not bool(finite[m].all())))
+            if self.n_models == 1:
+                models = f" of {self.names[0]}"
+            elif tensor.ndim > 0 and tensor.shape[0] == self.n_models:    # stacked per model
+                models = " of " + ", ".join(self.names[m] for m in range(self.n_models) if not bool(finite[m].all()))
+            else:
+                models = ""
             since = f"finite when last checked, after step {self._checked}" if self._checked else "first check"
             self._fail(f"parameter {name!r}{models} holds NaN or inf after step {self.step} of {self.steps} "
                        f"({since})")
