@@ -64,7 +64,7 @@ def test_train_ensemble_reports_inf_as_well():
 
 def test_deferred_mode_names_the_exact_step_at_the_next_check():
     """The GPU mode (no device sync per step) still reports the first bad step and model, at the next check."""
-    guard = FiniteGuard("loop", [], n_models=3, steps=20, names=["a", "b", "c"], check_every=5, deferred=True)
+    guard = FiniteGuard("loop", [], n_models=3, steps=20, model_names=["a", "b", "c"], check_every=5, deferred=True)
     for step in range(1, 7):
         losses = torch.tensor([1.0, math.inf if step >= 3 else 1.0, math.nan if step >= 4 else 1.0])
         guard.loss(losses)
@@ -79,7 +79,7 @@ def test_deferred_mode_names_the_exact_step_at_the_next_check():
 def test_parameters_are_checked_and_the_slice_names_the_model():
     """A weight that turns NaN without a loss to show it (e.g. after the last step) is named with its model."""
     w = torch.zeros(3, 2, 2)
-    guard = FiniteGuard("loop", [("weights.0", w)], n_models=3, steps=4, names=["seed 0", "seed 1", "seed 2"],
+    guard = FiniteGuard("loop", [("weights.0", w)], n_models=3, steps=4, model_names=["seed 0", "seed 1", "seed 2"],
                         check_every=2)
     for step in range(1, 4):
         guard.loss(torch.ones(3))
@@ -112,27 +112,30 @@ def _break_optimizers(monkeypatch, after: int):
 
 
 # Every training loop of the library that does not go through train_ensemble, and one of each kind that does
-# (SGD, Adam), at a size that takes milliseconds. Each one must stop at step 4: the NaN is written after step 3.
+# (SGD, Adam), at a size that takes milliseconds: (run, the loop's name in the message). Each one must stop at
+# step 4: the NaN is written after step 3.
 LOOPS = {
-    "stocks_training": lambda: stocks_training(k=3, seeds=(0,), steps=6, batch=4),
-    "divergence_ratios": lambda: divergence_ratios(d=3, width=4, steps=6, lr=0.1, loss="square",
-                                                   target_class="parities", pairs=1, seed=0),
-    "train_tuples": lambda: train_tuples(k=1, seeds=(0,), steps=6, batch=2, test_tuples=10,
-                                         shape=TupleNetShape(channels=1, fc1=2, fc2=2, head=2)),
-    "gradient-variance pre-training": lambda: _model_at(GradientVarianceSetting(d=3, widths=(4,), train_steps=6),
-                                                        0, "cpu"),
-    "train_ensemble": lambda: staircase_training(method="mlp", seeds=(0,), steps=6, batch=4, d=3, test_size=10),
-    "train_ensemble ": lambda: train_autoencoders(seeds=(0,), steps=6, batch=4, n=20, train_curves=10,
-                                                  validation_curves=2),
+    "stocks": (lambda: stocks_training(k=3, seeds=(0,), steps=6, batch=4), "(stocks_training|train_ensemble)"),
+    "trajectories": (lambda: divergence_ratios(d=3, width=4, steps=6, lr=0.1, loss="square", target_class="parities",
+                                               pairs=1, seed=0), "divergence_ratios"),
+    "tuples": (lambda: train_tuples(k=1, seeds=(0,), steps=6, batch=2, test_tuples=10,
+                                    shape=TupleNetShape(channels=1, fc1=2, fc2=2, head=2)), "train_tuples"),
+    "variance_pretraining": (lambda: _model_at(GradientVarianceSetting(d=3, widths=(4,), train_steps=6), 0, "cpu"),
+                             "the gradient-variance pre-training"),
+    "staircase_mlp": (lambda: staircase_training(method="mlp", seeds=(0,), steps=6, batch=4, d=3, test_size=10),
+                      "train_ensemble"),
+    "autoencoder": (lambda: train_autoencoders(seeds=(0,), steps=6, batch=4, n=20, train_curves=10,
+                                               validation_curves=2), "train_ensemble"),
 }
 
 
-@pytest.mark.parametrize("where", LOOPS)
-def test_every_training_loop_is_guarded(monkeypatch, where):
+@pytest.mark.parametrize("loop", LOOPS)
+def test_every_training_loop_is_guarded(monkeypatch, loop):
     """A NaN written into a weight after step 3 stops each loop at step 4 with the loop's name."""
+    run, where = LOOPS[loop]
     _break_optimizers(monkeypatch, after=3)
-    with pytest.raises(NonFiniteTraining, match=rf"{where.strip()}.*: the loss is not finite at step 4 of 6"):
-        LOOPS[where]()
+    with pytest.raises(NonFiniteTraining, match=rf"training diverged in {where}: the loss is not finite at step 4 of 6"):
+        run()
 
 
 def test_the_hinge_sgd_path_is_guarded_too():

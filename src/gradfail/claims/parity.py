@@ -103,7 +103,7 @@ def _model_at(setting: GradientVarianceSetting, seed: int, device) -> tuple[torc
                                rows=torch.randint(0, 2**setting.d, (1,), generator=pick))[0].to(device)
         optimizer = torch.optim.SGD(net.parameters(), lr=0.1)
         guard = FiniteGuard("the gradient-variance pre-training", net.named_parameters(), n_models=1,
-                            steps=setting.train_steps, names=[f"seed {seed}"])
+                            steps=setting.train_steps, model_names=[f"seed {seed}"])
         for _ in range(setting.train_steps):
             optimizer.zero_grad(set_to_none=True)
             guard.loss(get_loss(setting.loss).value(net(x).reshape(-1), target).mean()).backward()

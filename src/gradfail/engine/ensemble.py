@@ -162,7 +162,7 @@ def train_ensemble(model: nn.Module, stream: ChunkedStream, *, steps: int, lr: f
             recorded_steps.append(step)
 
     guard = FiniteGuard("train_ensemble", model.named_parameters(), n_models=model.n_models, steps=steps,
-                        names=model_names)
+                        model_names=model_names)
     record(0)
     for step in tqdm(range(1, steps + 1), desc=progress, disable=progress is None, leave=False, mininterval=1.0):
         take_step(*stream.next())

@@ -49,22 +49,22 @@ class FiniteGuard:
             guard.stepped()                           # every check_every steps and at the last: parameters
 
     A loop that never forms its loss (a hand-derived update) calls only `stepped()`: its parameters are then
-    checked every `check_every` steps and after the last one. `names[m]` describes model m in messages
+    checked every `check_every` steps and after the last one. `model_names[m]` describes model m in messages
     (e.g. "seed 3"); a parameter whose first dimension is `n_models` is stacked per model (Note [Ensembles]),
     and the message names the models whose slice holds the non-finite values. `deferred` (default: True when
     the losses live on a GPU) selects the mode that never synchronises the device between checks.
     """
 
     def __init__(self, where: str, parameters: Iterable[tuple[str, torch.Tensor]], *, n_models: int, steps: int,
-                 names: Sequence[str] | None = None, check_every: int = 100, deferred: bool | None = None):
+                 model_names: Sequence[str] | None = None, check_every: int = 100, deferred: bool | None = None):
         self.where = where
         self.parameters = list(parameters)
         self.n_models = check_int("n_models", n_models, 1)
         self.steps = check_int("steps", steps, 0)
         default = [f"model {m}" for m in range(n_models)] if n_models > 1 else ["the model"]
-        self.names = list(names) if names is not None else default
+        self.names = list(model_names) if model_names is not None else default
         if len(self.names) != n_models:
-            raise ValueError(f"names must give one name per model ({n_models}), got {len(self.names)}")
+            raise ValueError(f"model_names must give one name per model ({n_models}), got {len(self.names)}")
         self.check_every = check_int("check_every", check_every, 1)
         self.deferred = deferred
         self.step = 1                                  # the step in progress (1-based)

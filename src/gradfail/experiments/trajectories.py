@@ -42,7 +42,7 @@ def divergence_ratios(*, d: int, width: int, steps: int, lr: float, loss: str, t
     start = flat()
     ratio = torch.zeros(pairs, dtype=dtype, device=device)
     guard = FiniteGuard("divergence_ratios", model.named_parameters(), n_models=2 * pairs, steps=steps,
-                        names=[f"seed {seed}, pair {p}, target {t}" for p in range(pairs) for t in "ab"])
+                        model_names=[f"seed {seed}, pair {p}, target {t}" for p in range(pairs) for t in "ab"])
     for _ in range(steps):
         optimizer.zero_grad(set_to_none=True)
         guard.loss(loss_fn(model(xs), y).mean(dim=1)).backward()

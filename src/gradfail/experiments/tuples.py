@@ -143,7 +143,7 @@ def train_tuples(*, k: int, seeds: Sequence[int], steps: int, methods: Sequence[
             recorded_steps.append(step)
 
     guard = FiniteGuard("train_tuples", net.named_parameters(), n_models=n_methods * len(seeds), steps=steps,
-                        names=[f"{m}, seed {s}" for m in methods for s in seeds])
+                        model_names=[f"{m}, seed {s}" for m in methods for s in seeds])
     record(0)
     for step in tqdm(range(1, steps + 1), desc=progress, disable=progress is None, leave=False, mininterval=1.0):
         images, labels = stream.next()
