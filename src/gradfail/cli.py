@@ -24,7 +24,7 @@ import sys
 from pathlib import Path
 
 from gradfail.claims import PROFILES, SECTIONS, TIERS, all_claims, get_claim
-from gradfail.devices import DEVICE_CHOICES, resolve_device
+from gradfail.devices import DEVICE_CHOICES, DeviceUnavailable, resolve_device
 from gradfail.reporting import ClaimsProgress, md_cell, render_markdown, write_json
 from gradfail.seeding import parse_seeds
 
@@ -158,6 +158,10 @@ def _resolve(args, parser: argparse.ArgumentParser) -> None:
         if value not in choices:
             parser.error(f"{env}={value!r} is not a valid choice; choose from {', '.join(choices)}")
         setattr(args, name, value)
+    try:
+        resolve_device(args.device)   # a missing GPU is a usage error here, not a traceback from a figure
+    except DeviceUnavailable as error:
+        parser.error(f"--device: {error}")
     if hasattr(args, "seeds"):
         args.seeds = args.seeds or os.environ.get("GRADFAIL_SEEDS") or "0"
         try:

@@ -66,7 +66,9 @@ def pytest_configure(config: pytest.Config) -> None:
     try:
         seeds = parse_seeds(_setting(config, "claims_seeds", "GRADFAIL_SEEDS", "0"))
     except ValueError as error:
-        raise pytest.UsageError(f"--claims-seeds: {error}") from None
+        given = config.getoption("claims_seeds")
+        source = "--claims-seeds" if given else f"GRADFAIL_SEEDS={os.environ['GRADFAIL_SEEDS']!r}"
+        raise pytest.UsageError(f"{source}: {error}") from None
     try:
         device = resolve_device(_setting(config, "claims_device", "GRADFAIL_DEVICE", "auto", DEVICE_CHOICES))
     except DeviceUnavailable as error:

@@ -72,11 +72,21 @@ def clopper_pearson(successes: int, trials: int, alpha: float) -> tuple[float, f
     return float(result.low), float(result.high)
 
 
+def _check_finite(name: str, values: np.ndarray) -> None:
+    """A NaN or inf sample is a bug upstream (a diverged run, a log of zero), never a number to average: say so
+    here rather than return a NaN interval that a verdict would read as a plain failure."""
+    bad = np.flatnonzero(~np.isfinite(values))
+    if bad.size:
+        raise ValueError(f"{name} must be finite numbers; got {values.flat[bad[0]]} at index {bad[0]} "
+                         f"({bad.size} of {values.size} not finite)")
+
+
 def mean_interval(samples: Sequence[float] | np.ndarray, alpha: float) -> Estimate:
     """Student-t interval for the mean of i.i.d. samples (needs at least 2)."""
     x = np.asarray(samples, dtype=np.float64)
     check_int("number of samples", x.size, 2)
     check_real("alpha", alpha, 0.0, 1.0, lo_open=True, hi_open=True)
+    _check_finite("samples", x)
     mean = float(x.mean())
     sem = float(x.std(ddof=1) / math.sqrt(x.size))
     half = float(stats.t.ppf(1 - alpha / 2, df=x.size - 1)) * sem
@@ -94,6 +104,8 @@ def slope_interval(xs: Sequence[float], ys: Sequence[float], alpha: float) -> Es
         raise ValueError(f"xs and ys must be 1-d of equal length, got shapes {x.shape} and {y.shape}")
     check_int("number of points", x.size, 3)
     check_real("alpha", alpha, 0.0, 1.0, lo_open=True, hi_open=True)
+    _check_finite("xs", x)
+    _check_finite("ys", y)
     if np.ptp(x) == 0:
         raise ValueError("xs must not all be equal: the slope is undefined")
     fit = stats.linregress(x, y)

@@ -45,6 +45,13 @@ def check_real(
     return value
 
 
+def check_bool(name: str, value: Any) -> bool:
+    """Return `value` if it is True or False (not 0, 1, "yes" or None: a flag is never guessed)."""
+    if not isinstance(value, bool):
+        raise ValueError(f"{name} must be True or False, got {value!r}")
+    return value
+
+
 def check_choice(name: str, value: Any, choices: Iterable[str]) -> str:
     """Return `value` if it is one of `choices`."""
     choices = tuple(choices)

@@ -30,7 +30,7 @@ from gradfail.measure.conditioning import (conv_rows, encoding_condition_number,
                                            inverse_sqrt, second_moment, singular_values, symmetric_condition_number)
 from gradfail.seeding import make_generator
 from gradfail.stats import Estimate, mean_interval, slope_interval
-from gradfail.validation import check_choice, check_int, check_real
+from gradfail.validation import check_bool, check_choice, check_int, check_real
 
 PAPER = "Shalev-Shwartz, Shamir & Shammah, Failures of Gradient-Based Deep Learning, ICML 2017"
 ALPHA = 1e-3
@@ -172,6 +172,7 @@ class ConvSetting(Setting):
         _check_ns(self.ns, 9, 1000)
         check_int("curves", self.curves, 10, 100_000)
         check_int("replicates", self.replicates, 2, 100)
+        check_bool("whiten", self.whiten)
         check_int("fc_order", self.fc_order, 1, 2)
 
 
@@ -249,6 +250,7 @@ class StepsSetting(Setting):
         _check_ns(self.ns, 9, 1000)
         check_int("curves", self.curves, 10, 100_000)
         check_int("replicates", self.replicates, 2, 100)
+        check_bool("whiten", self.whiten)
         check_real("eps", self.eps, 0.0, 0.5, lo_open=True)
 
 

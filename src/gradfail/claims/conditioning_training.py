@@ -29,16 +29,11 @@ from gradfail.data.curves import CURVE_LAWS, near_kink_mask
 from gradfail.experiments.curves_training import (CURVE_SHAPES, ENCODERS, OPTIMIZERS, TRAIN_CURVES,
                                                   VALIDATION_CURVES, train_autoencoders, train_encoders)
 from gradfail.stats import Estimate, mean_interval
-from gradfail.validation import check_choice, check_int, check_real
+from gradfail.validation import check_bool, check_choice, check_int, check_real
 
 PAPER = "Shalev-Shwartz, Shamir & Shammah, Failures of Gradient-Based Deep Learning, ICML 2017"
 SCRIPT = "set-up of the authors' PWL_fail1.py"
 ALPHA = 1e-3  # false-failure probability of each check with sampling error (Note [Benefit of the doubt])
-
-
-def _check_bool(name: str, value) -> None:
-    if not isinstance(value, bool):
-        raise ValueError(f"{name} must be True or False, got {value!r}")
 
 
 # --- 4.1.1-4.1.3: the fully connected map and the convolution ------------------------------------------
@@ -62,7 +57,7 @@ class EncoderTrainingSetting(Setting):
         check_int("steps", self.steps, 0, 10**6)
         check_real("lr", self.lr, 0.0, 10.0, lo_open=True)
         check_int("batch", self.batch, 1, 10_000)
-        _check_bool("whiten", self.whiten)
+        check_bool("whiten", self.whiten)
         check_choice("optimizer", self.optimizer, OPTIMIZERS)
         check_choice("law", self.law, CURVE_LAWS)
         check_int("n", self.n, 7 if self.law == "code" else 3, 1000)

@@ -24,7 +24,7 @@ from gradfail.experiments.snr import FEATURES, SNR_LOSSES, Moments, SyntheticIma
 from gradfail.experiments.tuples import METHODS, train_tuples
 from gradfail.models.tuple_net import TupleNetShape
 from gradfail.stats import Estimate, clopper_pearson
-from gradfail.validation import check_choice, check_int, check_real
+from gradfail.validation import check_bool, check_choice, check_int, check_real
 
 PAPER = "Shalev-Shwartz, Shamir & Shammah, Failures of Gradient-Based Deep Learning, ICML 2017"
 ALPHA = 1e-3        # false-failure probability of each Monte Carlo or training check (Note [Benefit of the doubt])
@@ -56,6 +56,7 @@ class SNRSetting(Setting):
         check_int("groups", self.groups, 3, 1000)
         check_int("n_tuples", self.n_tuples, 2 * self.groups, 10**7)
         check_int("channels", self.channels, 1, 64)
+        check_bool("antithetic", self.antithetic)
         SyntheticImages(d=self.d, separation=self.separation, widths=self.widths, score_scale=self.score_scale)
 
     @property

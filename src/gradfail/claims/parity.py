@@ -31,7 +31,7 @@ from gradfail.models.mlp import ACTIVATIONS, mlp
 from gradfail.models.relu_parity import relu_parity_network, relu_parity_predict
 from gradfail.seeding import make_generator
 from gradfail.stats import Estimate, clopper_pearson, mean_interval, slope_interval
-from gradfail.validation import check_choice, check_int, check_real
+from gradfail.validation import check_bool, check_choice, check_int, check_real
 
 PAPER = "Shalev-Shwartz, Shamir & Shammah, Failures of Gradient-Based Deep Learning, ICML 2017"
 ALPHA = 1e-3  # false-failure probability of each Monte Carlo or training check (Note [Benefit of the doubt])
@@ -82,6 +82,7 @@ class GradientVarianceSetting(Setting):
         check_int("number of hidden layers", len(self.widths), 0, 4)
         for i, width in enumerate(self.widths):
             check_int(f"widths[{i}]", width, 1, 256)
+        check_bool("bias", self.bias)
         check_choice("activation", self.activation, ACTIVATIONS)
         check_choice("loss", self.loss, LOSSES)
         check_real("init_scale", self.init_scale, 0.0, 10.0, lo_open=True)
@@ -357,6 +358,7 @@ class ConstructionSetting(Setting):
     def validate(self) -> None:
         check_int("d", self.d, 1, 16)
         check_int("supports", self.supports, 1, 1024)
+        check_bool("include_zero_triad", self.include_zero_triad)
 
 
 def construction_error(setting: ConstructionSetting, *, seeds, device) -> Estimate:
