@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from gradfail.claims import SECTIONS, all_claims
-from gradfail.cli import build_parser, claims_exit_status, main
+from gradfail.cli import build_parser, claims_exit_status, main, section_expression
 
 ROOT = Path(__file__).resolve().parents[1]
 COMMANDS = ("list", "show", "verify", "report", "figures", "new-claim")
@@ -110,6 +110,14 @@ def test_verify_runs_the_selected_claims_with_a_progress_bar_and_a_table(capsys,
     assert "3 passed" in captured.out
 
 
+def test_section_selects_exactly_its_claims():
+    """--section S becomes a -k expression naming the section's claim ids, combined with the user's -k."""
+    ids = [c.id for c in all_claims().values() if c.section == "4"]
+    assert section_expression("4", None) == " or ".join(ids)
+    assert section_expression("4", "kappa") == f"(kappa) and ({' or '.join(ids)})"
+    assert section_expression(None, "kappa") == "kappa"
+
+
 def test_verify_with_nothing_selected_exits_5(capsys, at_root):
     """No claim matches -k: pytest's 'no tests' exit status, and a message saying so."""
     assert main(["verify", "-k", "no_such_claim_anywhere"]) == 5
@@ -146,11 +154,28 @@ def test_readme_gradfail_commands_are_valid():
 
 
 @pytest.mark.slow
-def test_readme_verify_and_report_of_section_2(tmp_path, capsys, at_root):
-    """The README's `gradfail verify -k parity` and `gradfail report -k parity --out DIR` (Figure 1 included)."""
-    assert "gradfail verify -k parity" in _readme_gradfail_commands()
-    assert main(["verify", "-k", "parity"]) == 0
-    assert "gradfail report -k parity --out reports" in _readme_gradfail_commands()
-    assert main(["report", "-k", "parity", "--out", str(tmp_path)]) == 0
+def test_readme_verify_and_report_of_section_2(tmp_path, at_root):
+    """The README's `gradfail verify --section 2`, `gradfail verify -k parity` and
+    `gradfail report --section 2 --out DIR` (which draws Figure 1)."""
+    commands = _readme_gradfail_commands()
+    for command in ("gradfail verify --section 2", "gradfail verify -k parity"):
+        assert command in commands
+        assert main(shlex.split(command)[1:]) == 0, command
+    assert "gradfail report --section 2 --out reports" in commands
+    assert main(["report", "--section", "2", "--out", str(tmp_path)]) == 0
     markdown = (tmp_path / "claims.md").read_text()
     assert "![fig1_parity](figures/fig1_parity.png)" in markdown and (tmp_path / "figures/fig1_parity.png").exists()
+    assert "sparse_parity" not in markdown
+
+def test_readme_ci_workflow_runs_the_projects_own_entry_points():
+    """The GitHub Actions example is valid YAML and runs only .ci/run and Makefile targets that exist."""
+    yaml = pytest.importorskip("yaml")  # PyYAML comes with pytest-regressions
+    readme = (ROOT / "README.md").read_text()
+    section = re.search(r"^## Running in CI\n(.*?)(?=^## )", readme, re.S | re.M).group(1)
+    (block,) = re.findall(r"^```yaml\n(.*?)^```", section, re.S | re.M)
+    workflow = yaml.safe_load(block)
+    runs = [step["run"] for job in workflow["jobs"].values() for step in job["steps"] if "run" in step]
+    assert ".ci/run" in runs and (ROOT / ".ci/run").stat().st_mode & 0o111
+    targets = set(re.findall(r"^([a-z]+):", (ROOT / "Makefile").read_text(), re.M))
+    for command in runs:
+        assert command == ".ci/run" or (command.startswith("make ") and command.split()[1] in targets), command

@@ -2,7 +2,7 @@
 
     gradfail list [--section S] [--tier T] [--markdown]   the registered claims
     gradfail show ID                                      one claim in full, with its tests and how to run it
-    gradfail verify [-k EXPR] [-m MARKEXPR] [--profile P] [--device D] [--seeds S] [-n N]
+    gradfail verify [--section S] [-k EXPR] [-m MARKEXPR] [--profile P] [--device D] [--seeds S] [-n N]
                                                           run the claims (pytest + plugin), progress bar, table
     gradfail report [--out DIR] [...]                     verify, then write claims.json, claims.md, figures
     gradfail figures [NAME ...]                           draw paper figures into DIR/figures
@@ -170,6 +170,17 @@ def _resolve(args, parser: argparse.ArgumentParser) -> None:
             parser.error(f"--seeds: {error}")
 
 
+def section_expression(section: str | None, k: str | None) -> str | None:
+    """A pytest -k expression for the claims of one paper section (and the user's -k, if any).
+
+    Selection by -k reaches pytest-xdist workers too; a claim's test ids contain its id.
+    """
+    if section is None:
+        return k
+    ids = " or ".join(c.id for c in _selected(section))
+    return f"({k}) and ({ids})" if k else ids
+
+
 def run_claims(args, parser: argparse.ArgumentParser, *extra: str) -> tuple[int, dict | None]:
     """pytest over the claim suites with the plugin and a progress bar; prints pytest's output after the bar.
 
@@ -179,8 +190,9 @@ def run_claims(args, parser: argparse.ArgumentParser, *extra: str) -> tuple[int,
 
     command = [*_suites(parser), "--claims-profile", args.profile, "--claims-device", args.device,
                "--claims-seeds", args.seeds, *IN_PROCESS, *extra]
-    if args.k:
-        command += ["-k", args.k]
+    selection = section_expression(args.section, args.k)
+    if selection:
+        command += ["-k", selection]
     if args.m:
         command += ["-m", args.m]
     if args.n:
@@ -249,7 +261,7 @@ def _report(args) -> int:
         from gradfail.figures import FIGURES
 
         device = resolve_device(args.device)
-        names = figures_of(report) if (args.k or args.m) else list(FIGURES)
+        names = figures_of(report) if (args.k or args.m or args.section) else list(FIGURES)
         for i, name in enumerate(names, 1):
             print(f"figure {i}/{len(names)}: {name}", flush=True)
             figures[name] = str(FIGURES[name](out / "figures", profile=args.profile, device=device).relative_to(out))
@@ -278,6 +290,7 @@ def _new_claim(args) -> int:
 # --- the parser --------------------------------------------------------------------------------------------
 
 def _run_options(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("--section", choices=SECTIONS, default=None, help="only the claims of this paper section")
     sub.add_argument("-k", metavar="EXPR", default=None, help="only claims/tests matching this pytest -k expression")
     sub.add_argument("-m", metavar="MARKEXPR", default=None,
                      help="pytest -m expression (default: the fast tier, 'not slow and not paper and not gpu and "
