@@ -30,6 +30,7 @@ from gradfail.devices import DeviceUnavailable, resolve_device
 from gradfail.engine.ensemble import BatchedMLP, ChunkedStream, train_ensemble
 from gradfail.seeding import MAX_SEED, make_generator, parse_seeds
 from gradfail.stats import Estimate, clopper_pearson, mean_interval, slope_interval
+from gradfail.testing.tolerances import baseline_tolerance
 
 NO_GPU = pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a CUDA GPU")
 
@@ -173,6 +174,8 @@ CASES = {
                            "xs and ys must be 1-d of equal length"),
     "interval_not_around_value": api(lambda: Estimate(1.0, 2.0, 3.0), ValueError,
                                      "Estimate needs lo <= value <= hi, got 2.0 <= 1.0 <= 3.0"),
+    "dtype_without_tolerance": api(lambda: baseline_tolerance(torch.float16), ValueError,
+                                   "no baseline tolerance for dtype torch.float16; known: [torch.float64, torch.float32]"),
     # --- devices --------------------------------------------------------------------------------------------
     "unknown_device": api(lambda: resolve_device("tpu"), ValueError,
                           "device must be one of auto, cpu, cuda; got 'tpu'"),
