@@ -173,8 +173,8 @@ def _poison_stream(monkeypatch, from_call: int):
     ("flat", "multiclass_boundaries_are_jittery", r"the loss is not finite at step 3 of \d+ \(seed 0: nan\)"),
 ], ids=["fused_sgd", "known_failure"])
 def test_a_nan_during_training_fails_the_claims_test(pytester, monkeypatch, topic, name, where):
-    """The claim's reference test ends with NonFiniteTraining, never a pass (a NaN model's accuracy is a
-    plausible-looking 0.5) and never an xfail."""
+    """The claim's reference test ends with NonFiniteTraining, never a pass (a NaN model's accuracy reads as 0:
+    sign(NaN) matches no label, which parity.sgd_fails_large_d would accept) and never an xfail."""
     _poison_stream(monkeypatch, from_call=3)
     pytester.mkdir("regressions").joinpath(f"test_{topic}.py").write_text(
         f'from gradfail.testing.templates import test_claim_at_reference  # noqa: F401\nTOPIC = "{topic}"\n')
