@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from gradfail.claims import SECTIONS, all_claims
-from gradfail.cli import build_parser, claims_exit_status, main, section_expression
+from gradfail.cli import build_parser, claims_exit_status, main, run_command, section_expression
 
 ROOT = Path(__file__).resolve().parents[1]
 COMMANDS = ("list", "show", "verify", "report", "figures", "new-claim")
@@ -84,15 +84,26 @@ def test_bad_environment_values_are_usage_errors(monkeypatch, capsys, env, value
 
 
 def test_show_prints_the_whole_record_its_tests_and_how_to_run_it(capsys, at_root):
-    """`gradfail show ID`: statement, locator, bound with why, settings, scale, budget, tests, commands."""
-    assert main(["show", "parity.sgd_learns_d10_slowly"]) == 0
+    """The README's `gradfail show parity.gradient_variance_bound`: statement, locator, bound with why, settings,
+    scale, budget, known failures, the tests pytest collects for it, and the commands that run it."""
+    assert "gradfail show parity.gradient_variance_bound" in _readme_gradfail_commands()
+    assert main(["show", "parity.gradient_variance_bound"]) == 0
     out = capsys.readouterr().out
-    for field in ("statement:", "source:", "quantity:", "bound:", "why:", "reference:", "violation:",
+    for field in ("statement:", "source:", "quantity:", "bound:", "why:", "settings:", "reference:", "violation:",
                   "scale paper:", "error budget:", "known failures:"):
         assert field in out
-    # A slow claim: its tests are listed although the default run deselects them, and the commands say -m slow.
-    assert "regressions/test_parity.py::test_claim_at_reference[parity.sgd_learns_d10_slowly-seed0]" in out
-    assert "gradfail verify -k parity.sgd_learns_d10_slowly -m slow" in out
+    assert "Theorem 1 has no hidden constants" in out and "drawn by Hypothesis" in out
+    for template in ("theory_checks/test_parity.py::test_claim_holds", "theory_checks/test_parity.py::"
+                     "test_claim_detects_violation", "regressions/test_parity.py::test_claim_at_reference"):
+        assert f"{template}[parity.gradient_variance_bound-seed0]" in out
+    assert "gradfail verify -k parity.gradient_variance_bound\n" in out
+
+
+def test_slow_claims_are_run_with_their_marker():
+    """The commands `show` prints for a slow or paper claim select its tier (the default run excludes it)."""
+    assert run_command(all_claims()["parity.sgd_learns_d10_slowly"]) == [
+        "gradfail verify -k parity.sgd_learns_d10_slowly -m slow",
+        "pytest theory_checks regressions -k parity.sgd_learns_d10_slowly -m slow --claims-seeds 0-19"]
 
 
 def test_show_unknown_id_names_close_matches(capsys):
