@@ -75,7 +75,8 @@ def _path(suite: pytest.Pytester, claim: Claim):
 
 def _snapshot(suite: pytest.Pytester) -> dict[str, tuple[bytes, int]]:
     folder = suite.path / "regressions" / "baselines"
-    return {str(p.relative_to(folder)): (p.read_bytes(), p.stat().st_mtime_ns) for p in folder.rglob("*") if p.is_file()}
+    return {str(p.relative_to(folder)): (p.read_bytes(), p.stat().st_mtime_ns)
+            for p in folder.rglob("*") if p.is_file()}
 
 
 def _value_in(path) -> float:
