@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 import torch
@@ -30,6 +31,12 @@ from gradfail.validation import check_choice, check_int, check_real
 # sampler(n_batches, batch) -> (x (n_batches, batch, d), y (n_batches, batch, ...)), drawing from one model's
 # generator; y may carry trailing dimensions (vector targets).
 Sampler = Callable[[int, int], tuple[torch.Tensor, torch.Tensor]]
+
+
+class BatchStream(Protocol):
+    """What train_ensemble reads: next() -> (x, y), every model's batch stacked along the first dimension."""
+
+    def next(self) -> tuple[torch.Tensor, torch.Tensor]: ...
 
 
 class BatchedMLP(nn.Module):
@@ -88,11 +95,16 @@ class ChunkedStream:
         self._buffer: tuple[torch.Tensor, torch.Tensor] | None = None
         self._next = 0
 
+    def _cast(self, drawn: torch.Tensor) -> torch.Tensor:
+        """To the stream's device; floating-point data to its dtype. Integer data (indices, such as the stocks
+        toy's inputs) keeps its integer dtype."""
+        return drawn.to(self.device, self.dtype if drawn.is_floating_point() else drawn.dtype)
+
     def next(self) -> tuple[torch.Tensor, torch.Tensor]:
         """The next batch of every model: x (M, batch, d), y (M, batch, ...)."""
         if self._buffer is None or self._next == self.chunk:
             xs, ys = zip(*(sample(self.chunk, self.batch) for sample in self.samplers))
-            self._buffer = (torch.stack(xs, 1).to(self.device, self.dtype), torch.stack(ys, 1).to(self.device, self.dtype))
+            self._buffer = (self._cast(torch.stack(xs, 1)), self._cast(torch.stack(ys, 1)))
             self._next = 0
         x, y = self._buffer[0][self._next], self._buffer[1][self._next]
         self._next += 1
@@ -112,7 +124,7 @@ class Trace:
     values: np.ndarray
 
 
-def train_ensemble(model: nn.Module, stream: ChunkedStream, *, steps: int, lr: float,
+def train_ensemble(model: nn.Module, stream: BatchStream, *, steps: int, lr: float,
                    loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] = hinge_loss,
                    optimizer: str = "sgd", evaluate: Callable[[nn.Module], torch.Tensor] | None = None,
                    eval_every: int = 0, eval_steps: Sequence[int] = (), progress: str | None = None,
@@ -120,7 +132,9 @@ def train_ensemble(model: nn.Module, stream: ChunkedStream, *, steps: int, lr: f
                    model_names: Sequence[str] | None = None) -> Trace:
     """Run `steps` optimizer steps on every model at once; return `evaluate(model)` every `eval_every` steps.
 
-    `model` is a batched module exposing `n_models` (see the module note), such as `BatchedMLP`.
+    `model` is a batched module exposing `n_models` (see the module note), such as `BatchedMLP`; its output
+    may be anything `loss(output, y)` turns into per-model losses (M,). `stream` is a `ChunkedStream` or any
+    object whose `next()` gives every model's next batch.
     evaluate(model) -> (M,) metric, recorded at step 0, every `eval_every` steps, at each of `eval_steps`
     and at the end. `progress` (a description) shows a tqdm bar. `optimizer_options` go to the torch
     optimizer (e.g. Adam's betas and eps, where a paper's code departs from the defaults). A NaN or inf in a

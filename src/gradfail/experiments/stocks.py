@@ -20,26 +20,25 @@ gradient but still move with the momentum. That dense update over M*d*k weights 
 One difference remains: TensorFlow adds eps to the uncorrected sqrt(v), torch to the bias-corrected one, so
 torch's step equals TensorFlow's with eps * sqrt(1 - 0.99^t); the two agree within 1% of eps after 400 steps.
 
-The loop is written here rather than with gradfail.engine.ensemble.train_ensemble because that engine's Adam
-has torch's default betas (0.9, 0.999) and eps 1e-8, and its ChunkedStream casts inputs to a float dtype,
-while this experiment needs the authors' constants and integer input indices.
+Training goes through the one engine, gradfail.engine.ensemble.train_ensemble, with the authors' Adam constants
+as optimizer options; ChunkedStream keeps the integer input indices as integers.
 """
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import torch
 from torch import nn
 from torch.func import functional_call, jacrev, vmap
-from tqdm.auto import tqdm
 
 from gradfail.data.stocks import (best_classes, check_outcome_law, one_hot, outcome_distribution, sample_inputs,
                                   sample_outcomes)
-from gradfail.engine.ensemble import Trace
-from gradfail.engine.guards import FiniteGuard
+from gradfail.engine.ensemble import ChunkedStream, Trace, train_ensemble
 from gradfail.models.mlp import truncated_normal_
 from gradfail.seeding import make_generator
 from gradfail.validation import check_choice, check_int, check_real
@@ -207,12 +206,12 @@ class StocksRun:
         return self.trace.values[:, e * len(self.seeds):(e + 1) * len(self.seeds)]
 
 
-def _adam(params, lr: float) -> torch.optim.Optimizer:
-    """Adam with the authors' betas and eps; the fused kernel when this torch has one for the device."""
-    try:
-        return torch.optim.Adam(params, lr=lr, betas=ADAM_BETAS, eps=ADAM_EPS, fused=True)
-    except (RuntimeError, TypeError, ValueError):  # fused CPU kernels arrived in torch 2.4
-        return torch.optim.Adam(params, lr=lr, betas=ADAM_BETAS, eps=ADAM_EPS)
+def adam_options() -> dict:
+    """The authors' betas and eps, and the fused Adam kernel when this torch has one (CPU: torch >= 2.4)."""
+    options = {"betas": ADAM_BETAS, "eps": ADAM_EPS}
+    if "fused" in inspect.signature(torch.optim.Adam).parameters:
+        options["fused"] = True
+    return options
 
 
 def stocks_training(*, k: int, seeds: Sequence[int], steps: int, estimators: Sequence[str] = ESTIMATORS,
@@ -246,36 +245,20 @@ def stocks_training(*, k: int, seeds: Sequence[int], steps: int, estimators: Seq
     best_device = best.to(device)
     inputs = [make_generator(s, *labels, "inputs") for _, s in pairs]
     outcomes = [make_generator(s, *labels, "outcomes") if e == "end_to_end" else None for e, s in pairs]
+
+    def draw(m: int, n_steps: int, batch: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Model m's x (n_steps, batch) indices and targets (n_steps, batch, k), drawn on the CPU."""
+        index = sample_inputs((n_steps, batch), d, generator=inputs[m])
+        y = best[m][index]
+        targets = (sample_outcomes(y, k, generator=outcomes[m], dtype=dtype) if pairs[m][0] == "end_to_end"
+                   else one_hot(y, k, dtype=dtype))
+        return index, targets
+
     # The chunk depends on (batch, k) only, so a model's stream is the same in any ensemble.
-    chunk = max(1, min(100, CHUNK_ELEMENTS // (batch * k)))
-
-    def draw(n_steps: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """x (n_steps, M, batch) indices and targets (n_steps, M, batch, k), drawn on the CPU."""
-        xs, ts = [], []
-        for m, (estimator, _) in enumerate(pairs):
-            index = sample_inputs((n_steps, batch), d, generator=inputs[m])
-            y = best[m][index]
-            ts.append(sample_outcomes(y, k, generator=outcomes[m], dtype=dtype) if estimator == "end_to_end"
-                      else one_hot(y, k, dtype=dtype))
-            xs.append(index)
-        return torch.stack(xs, 1).to(device), torch.stack(ts, 1).to(device)
-
-    optimizer = _adam(list(model.parameters()), lr)
-    recorded_steps, recorded = [0], [population_loss(model, best_device).cpu().numpy()]
-    buffer, used = None, chunk
-    guard = FiniteGuard("stocks_training", model.named_parameters(), n_models=len(pairs), steps=steps,
-                        names=[f"{e}, seed {s}" for e, s in pairs])
-    for step in tqdm(range(1, steps + 1), desc=progress, disable=progress is None, leave=False, mininterval=1.0):
-        if used == chunk:
-            buffer, used = draw(chunk), 0
-        x, targets = buffer[0][used], buffer[1][used]
-        used += 1
-        optimizer.zero_grad(set_to_none=True)
-        guard.loss(estimator_loss(model(x), targets)).backward()   # sum over models: Note [Stocks ensembles]
-        optimizer.step()
-        guard.stepped()
-        if (eval_every and step % eval_every == 0) or step == steps:
-            recorded_steps.append(step)
-            recorded.append(population_loss(model, best_device).cpu().numpy())
-    trace = Trace(np.array(recorded_steps), np.stack(recorded))
+    stream = ChunkedStream([partial(draw, m) for m in range(len(pairs))], batch=batch,
+                           chunk=max(1, min(100, CHUNK_ELEMENTS // (batch * k))), dtype=dtype, device=device)
+    trace = train_ensemble(model, stream, steps=steps, lr=lr, loss=estimator_loss, optimizer="adam",
+                           optimizer_options=adam_options(), evaluate=lambda net: population_loss(net, best_device),
+                           eval_every=eval_every, progress=progress,
+                           model_names=[f"{e}, seed {s}" for e, s in pairs])   # Note [Stocks ensembles]
     return StocksRun(tuple(estimators), tuple(seeds), trace, trace.values[-1].copy(), model, best)

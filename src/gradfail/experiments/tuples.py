@@ -24,11 +24,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
 from gradfail.data.lines import IMAGE_SIZE, sample_tuples, tuple_labels
-from gradfail.engine.ensemble import Trace
-from gradfail.engine.guards import FiniteGuard
+from gradfail.engine.ensemble import Trace, train_ensemble
 from gradfail.models.tuple_net import TupleNet, TupleNetShape
 from gradfail.seeding import make_generator
 from gradfail.validation import check_choice, check_int, check_real
@@ -64,16 +62,21 @@ def _hinge(z: torch.Tensor) -> torch.Tensor:
 
 
 class _Stream:
-    """Batches of fresh k-tuples for every seed, rendered `chunk` steps at a time (uint8 until used)."""
+    """Batches of fresh k-tuples for every model, rendered `chunk` steps at a time (uint8 until used).
 
-    def __init__(self, seeds: Sequence[int], k: int, batch: int, chunk: int):
+    Seeds draw; every method of a seed trains on that seed's batch (models are method-major, `_per_model`).
+    """
+
+    def __init__(self, seeds: Sequence[int], k: int, batch: int, chunk: int, *, n_methods: int,
+                 dtype: torch.dtype, device: torch.device | str):
         self.generators = [make_generator(s, "tuples", k, "data") for s in seeds]
         self.k, self.batch, self.chunk = k, batch, chunk
+        self.n_methods, self.dtype, self.device = n_methods, dtype, device
         self._buffer: tuple[torch.Tensor, torch.Tensor] | None = None
         self._next = chunk
 
     def next(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """images (S, batch, k, 28, 28) uint8 and per-image labels (S, batch, k)."""
+        """images (M, batch, k, 28, 28) and per-image labels (M, batch, k), M = methods x seeds."""
         if self._next == self.chunk:
             drawn = [sample_tuples(self.chunk * self.batch, self.k, generator=g)[:2] for g in self.generators]
             shape = (self.chunk, self.batch, self.k)
@@ -82,7 +85,8 @@ class _Stream:
             self._next = 0
         images, labels = self._buffer[0][self._next], self._buffer[1][self._next]
         self._next += 1
-        return images, labels
+        return (_per_model(images, self.n_methods).to(self.device, self.dtype),
+                _per_model(labels, self.n_methods).to(self.device, self.dtype))
 
 
 def _per_model(x: torch.Tensor, n_methods: int) -> torch.Tensor:
@@ -118,9 +122,9 @@ def train_tuples(*, k: int, seeds: Sequence[int], steps: int, methods: Sequence[
                    n2_generators=[make_generator(s, "tuples", k, "n2") for _ in methods for s in seeds],
                    dtype=dtype, device=device)
     decomposition = torch.tensor([m == "decomposition" for m in methods for _ in seeds], device=device)
-    optimizer = torch.optim.Adam(net.parameters(), lr=lr, **ADAM)
     # About 4 MB of uint8 images per seed and chunk: large enough to amortise drawing, small in memory.
-    stream = _Stream(seeds, k, batch, chunk=max(1, min(steps, 4_000_000 // (batch * k * IMAGE_SIZE**2))))
+    stream = _Stream(seeds, k, batch, chunk=max(1, min(steps, 4_000_000 // (batch * k * IMAGE_SIZE**2))),
+                     n_methods=n_methods, dtype=dtype, device=device)
 
     def correct_answers(name: str, n: int) -> torch.Tensor:
         """Right answers per model on n fresh tuples of every seed's stream `name`, drawn chunk by chunk."""
@@ -134,34 +138,16 @@ def train_tuples(*, k: int, seeds: Sequence[int], steps: int, methods: Sequence[
                 total += (torch.sign(net(x)[0]) == y).sum(dim=1)
         return total
 
-    recorded_steps: list[int] = []
-    recorded: list[np.ndarray] = []
+    def tuple_loss(outputs: tuple[torch.Tensor, torch.Tensor], y: torch.Tensor) -> torch.Tensor:
+        """Per-model hinge loss (M,) on the tuple label, plus each image's own label for decomposition."""
+        tuple_scores, image_scores = outputs
+        loss = _hinge(tuple_labels(y) * tuple_scores).mean(dim=1)
+        return loss + torch.where(decomposition, _hinge(y * image_scores).mean(dim=(1, 2)), 0.0)
 
-    def record(step: int) -> None:
-        if eval_every:  # the same curve tuples every time: the stream is re-created from its seed
-            recorded.append((correct_answers("curve", curve_tuples) / curve_tuples).cpu().numpy())
-            recorded_steps.append(step)
-
-    guard = FiniteGuard("train_tuples", net.named_parameters(), n_models=n_methods * len(seeds), steps=steps,
-                        model_names=[f"{m}, seed {s}" for m in methods for s in seeds])
-    record(0)
-    for step in tqdm(range(1, steps + 1), desc=progress, disable=progress is None, leave=False, mininterval=1.0):
-        images, labels = stream.next()
-        x = _per_model(images, n_methods).to(device, dtype)
-        y = _per_model(labels, n_methods).to(device, dtype)
-        tuple_scores, image_scores = net(x)
-        loss = _hinge(tuple_labels(y) * tuple_scores).mean(dim=1)                       # (M,)
-        loss = loss + torch.where(decomposition, _hinge(y * image_scores).mean(dim=(1, 2)), 0.0)
-        optimizer.zero_grad(set_to_none=True)
-        guard.loss(loss).backward()    # a sum of per-model means: every model gets its own gradient
-        optimizer.step()
-        guard.stepped()
-        if eval_every and step % eval_every == 0 and step != steps:
-            record(step)
-    if steps:
-        record(steps)
-
+    # The same curve tuples at every evaluation: the "curve" stream is re-created from its seed each time.
+    trace = train_ensemble(net, stream, steps=steps, lr=lr, loss=tuple_loss, optimizer="adam", optimizer_options=ADAM,
+                           evaluate=(lambda _: correct_answers("curve", curve_tuples) / curve_tuples) if eval_every
+                           else None, eval_every=eval_every, progress=progress,
+                           model_names=[f"{m}, seed {s}" for m in methods for s in seeds])
     correct = correct_answers("test", test_tuples).cpu().numpy().reshape(n_methods, len(seeds))
-    values = np.array(recorded).reshape(len(recorded_steps), n_methods * len(seeds))
-    return TupleRun(methods=methods, seeds=seeds, trace=Trace(np.array(recorded_steps), values),
-                    correct=correct, test_tuples=test_tuples)
+    return TupleRun(methods=methods, seeds=seeds, trace=trace, correct=correct, test_tuples=test_tuples)
