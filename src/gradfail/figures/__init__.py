@@ -12,9 +12,13 @@ from gradfail.figures.fig5_snr import draw_fig5
 from gradfail.figures.fig6_conditioning import draw_fig6_conditioning
 from gradfail.figures.fig6_curves import draw_fig6_curves
 from gradfail.figures.fig7_flat import draw_fig7
+from gradfail.figures.lit_sparse_parity import draw_fourier_gap, draw_hidden_progress, draw_scaling
 
 FIGURES = {"fig1_parity": draw_fig1, "fig3_tuples": draw_fig3, "fig4_stocks": draw_fig4, "fig5_snr": draw_fig5,
            "fig6_conditioning": draw_fig6_conditioning,
            "fig6_curves": draw_fig6_curves,
-           "fig7_flat": draw_fig7}
+           "fig7_flat": draw_fig7,
+           "lit_sparse_parity_scaling": draw_scaling,
+           "lit_sparse_parity_hidden_progress": draw_hidden_progress,
+           "lit_sparse_parity_fourier_gap": draw_fourier_gap}
 
