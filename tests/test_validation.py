@@ -104,8 +104,8 @@ def test_check_choice_rejects_non_members_listing_the_choices(value):
 # --- Settings ----------------------------------------------------------------------------------------------
 
 INVALID_SETTINGS = [
-    (lambda: GradientVarianceSetting(d=0), r"^d must be an integer in \[1, 14\], got 0"),
-    (lambda: GradientVarianceSetting(d=15), r"^d must be an integer in \[1, 14\], got 15"),
+    (lambda: GradientVarianceSetting(d=0), r"^d must be an integer in \[1, 20\], got 0"),
+    (lambda: GradientVarianceSetting(d=21), r"^d must be an integer in \[1, 20\], got 21"),
     (lambda: GradientVarianceSetting(d=4, widths=(8, 0)), r"^widths\[1\] must be an integer in \[1, 256\], got 0"),
     (lambda: GradientVarianceSetting(d=4, widths=(1, 1, 1, 1, 1)), r"^number of hidden layers must be"),
     (lambda: GradientVarianceSetting(d=4, activation="swish"), r"^activation must be one of .*; got 'swish'"),
