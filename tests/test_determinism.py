@@ -5,7 +5,7 @@ torch's global RNG or Python's salted hash(), so a fresh interpreter must reprod
 Two interpreters run the measurements below at seed 0 at the same time and print value, lo and hi as
 float.hex; the outputs must be identical. The cases cover each kind of measurement: exact float64 algebra
 (Walsh-Hadamard variance), Monte Carlo with an interval (conditioning, jackknife SNR) and float32 training
-on the batched engine (Adam on the stocks, forward-only on the staircase). A second seed must change the
+(Adam on the stocks' batched softmax, SGD on the batched-engine MLP of Figure 1). A second seed must change the
 Monte Carlo values, so the comparison is not between constants. (The same values under pytest-xdist: see
 tests/test_xdist.py.)
 """
@@ -29,7 +29,7 @@ CASES = {  # claim id -> setting (None: the claim's smoke-profile reference)
     "conditioning.conv_condition_number_grows_like_n3": None,
     "end_to_end.snr_far_below_decomposition": SNRSetting(k_values=(3,), features="synthetic", n_tuples=2000),
     "end_to_end.stocks_both_learn_small_k": None,
-    "flat.smooth_fails_from_a_wide_flat_region": None,
+    "parity.sgd_fails_large_d": None,
 }
 MONTE_CARLO = ("conditioning.conv_condition_number_grows_like_n3", "end_to_end.snr_far_below_decomposition")
 out = {}

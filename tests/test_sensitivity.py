@@ -8,9 +8,10 @@ claim at the same setting and seed on the intact library (it must hold), so a fa
 bug's doing and not the setting's. Caches of measured runs (functools caches in gradfail modules) are
 cleared around every case, so a cached clean run cannot hide the bug and a buggy run cannot leak out.
 
-Run `pytest tests/test_sensitivity.py -rA -m "slow or not slow"` to see every case; the per-section tally
-(bugs injected, bugs caught) is printed by test_bug_tally_per_section. Bugs whose check trains for
-seconds are marked slow; every section keeps at least two in the default run.
+Run `pytest tests/test_sensitivity.py -rA -m "slow or not slow"` to see every case (each passing case is a
+bug caught); test_bug_tally_per_section prints how many bugs each section injects and how many run by
+default. Bugs whose check trains for seconds are marked slow; every section keeps at least two in the default
+run. One bug no claim can notice, the authors' SNR formula, is caught by an estimator check instead (last test).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from gradfail.claims import Claim, get_claim
 from gradfail.claims import conditioning as conditioning_claims
 from gradfail.claims import flat as flat_claims
 from gradfail.claims import parity as parity_claims
-from gradfail.claims.end_to_end_tuples import SNRSetting as snr_settings
+from gradfail.claims.end_to_end_tuples import SNRSetting
 from gradfail.data.staircase import staircase, staircase_autograd
 from gradfail.experiments import conditioning as conditioning_experiments
 from gradfail.experiments import snr, staircase as staircase_experiments, stocks
@@ -198,7 +199,7 @@ BUGS = (
     Bug("one_sign_for_all_stocks", "3", "end_to_end.stocks_second_moment_identity", _one_sign_for_all_stocks),
     # The synthetic proxy (the claim's Hypothesis settings) resolves this in a second; the CNN needs ~10 s.
     Bug("tuple_label_not_multiplied", "3", "end_to_end.snr_far_below_decomposition", _tuple_label_from_first_image,
-        setting=lambda claim: snr_settings(k_values=(3,), features="synthetic", n_tuples=4_000)),
+        setting=lambda claim: SNRSetting(k_values=(3,), features="synthetic", n_tuples=4_000)),
     Bug("w_off_by_one", "4", "conditioning.second_difference_inverts_encoding", _w_off_by_one),
     Bug("whitening_skipped", "4", "conditioning.whitening_makes_second_moment_identity", _whitening_skipped),
     Bug("whitening_skipped_in_gd", "4", "conditioning.whitened_gd_steps_flat_in_n", _whitening_skipped_in_gd),
