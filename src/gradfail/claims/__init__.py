@@ -11,7 +11,8 @@ from functools import cache
 
 from gradfail.claims._core import PROFILES, SECTIONS, TIERS, Bound, Claim, Setting, Verdict, judge
 
-TOPICS = ("parity", "end_to_end", "conditioning", "flat", "sparse_parity")
+TOPICS = ("parity", "end_to_end", "conditioning", "flat", "sparse_parity", "deep_linear", "intermediate_supervision",
+          "single_index")
 
 __all__ = ["PROFILES", "SECTIONS", "TIERS", "TOPICS", "Bound", "Claim", "Setting", "Verdict", "all_claims",
            "claims_of", "get_claim", "judge"]

@@ -1,0 +1,5 @@
+"""Intermediate supervision (Wies, Levine & Shashua, ICLR 2023): every claim at its reference setting, with baselines."""
+
+from gradfail.testing.templates import test_claim_at_reference, test_claim_detects_violation  # noqa: F401
+
+TOPIC = "intermediate_supervision"

@@ -1,0 +1,5 @@
+"""Information exponent (Ben Arous, Gheissari & Jagannath, JMLR 2021): every claim at its reference setting, with baselines."""
+
+from gradfail.testing.templates import test_claim_at_reference, test_claim_detects_violation  # noqa: F401
+
+TOPIC = "single_index"

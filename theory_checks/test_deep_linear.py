@@ -1,0 +1,5 @@
+"""Deep linear networks (Shamir, COLT 2019): Hypothesis checks of every claim with a strategy."""
+
+from gradfail.testing.templates import test_claim_detects_violation, test_claim_holds  # noqa: F401
+
+TOPIC = "deep_linear"
