@@ -117,3 +117,19 @@ def test_training_setting_rejects_bad_fields(fields, message):
 def test_fourier_gap_setting_rejects_n_below_k_plus_one():
     with pytest.raises(ValueError, match="ns\\[0\\] must be an integer in \\[4, 16\\]"):
         FourierGapSetting(k=3, ns=(3, 8))
+
+
+def test_fourier_gap_figure_is_drawn(tmp_path):
+    from gradfail.figures.lit_sparse_parity import draw_fourier_gap
+
+    path = draw_fourier_gap(tmp_path, profile="smoke")
+    assert path == tmp_path / "lit_sparse_parity_fourier_gap.png" and path.stat().st_size > 10_000
+
+
+@pytest.mark.slow
+def test_training_figures_are_drawn(tmp_path):
+    from gradfail.figures.lit_sparse_parity import draw_hidden_progress, draw_scaling
+
+    for draw, name in ((draw_scaling, "scaling"), (draw_hidden_progress, "hidden_progress")):
+        path = draw(tmp_path, profile="smoke")
+        assert path == tmp_path / f"lit_sparse_parity_{name}.png" and path.stat().st_size > 10_000
