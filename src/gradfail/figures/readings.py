@@ -65,4 +65,18 @@ READINGS: dict[str, tuple[tuple[str, str | None], ...]] = {
         ("at initialisation the population gradient already favours the relevant coordinates",
          "sparse_parity.fourier_gap_grows_with_n"),
     ),
+    # Shamir, COLT 2019; Wies, Levine & Shashua, ICLR 2023; Ben Arous, Gheissari & Jagannath, JMLR 2021.
+    "lit_deep_linear": (
+        ("from standard random initialisations, GD needs a number of iterations exponential in the depth",
+         "deep_linear.failure_share_rises_with_depth"),
+        ("(the same, as a trend fitted over depths 2-32)", "deep_linear.failure_share_trend_in_depth"),
+    ),
+    "lit_intermediate_supervision": (
+        ("supervising the sub-tasks (the chain of partial parities) learns; end to end needs exponentially more",
+         "intermediate_supervision.chain_learns_parity_end_to_end_does_not"),
+    ),
+    "lit_single_index": (
+        ("online SGD needs d, d log d, d^(k-1) samples for information exponent 1, 2, k >= 3",
+         "single_index.samples_scale_with_information_exponent"),
+    ),
 }
