@@ -129,7 +129,9 @@ def _engine_vs_loop(benchmark, *, d: int, width: int, steps: int, target: float)
 @pytest.mark.perf
 @pytest.mark.claim("parity.sgd_learns_small_d")
 @pytest.mark.xfail(strict=True, raises=BelowTarget, reason=(
-    "measured 10.0x, 10.6x, 11.9x, 11.4x (< 12x) on 2 cores shared with other jobs; engine ~24,000 model-steps/s"))
+    "measured 10.1x and 10.4x (< 12x) at load ~1.5: engine 1.0 ms per step of 32 models (~32,000 model-steps/s) "
+    "vs the loop's 0.32 ms per model-step; the engine's batched matrix-vector products (s = a w2, delta^T a) "
+    "alone cost ~0.2 ms"))
 def test_engine_trains_32_small_models_12x_faster_than_a_loop(benchmark, one_thread):
     """M = 32, d = 10, width 100, batch 128, SGD: the engine runs >= 12x the model-steps/s of a per-model loop."""
     _engine_vs_loop(benchmark, d=10, width=100, steps=40, target=12.0)

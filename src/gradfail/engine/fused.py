@@ -37,46 +37,54 @@ def fused_hinge_sgd_applies(model: nn.Module, loss, optimizer: str, options: dic
 
 
 class FusedHingeSGD:
-    """Apply Note [Fused step] in place to a one-hidden-layer ReLU BatchedMLP; buffers are reused across steps."""
+    """Apply Note [Fused step] in place to a one-hidden-layer ReLU BatchedMLP; buffers are reused across steps.
+
+    The first layer's weight (M, d, width) and bias (M, 1, width) are re-homed as two views of one
+    (M, d + 1, width) tensor [W1; b1]: a ones column appended to x then folds the bias into the first product
+    (a broadcast bias add costs as much as half that product) and one update moves both. The model's
+    parameters stay the same objects, holding the same values; only their storage is shared.
+    """
 
     def __init__(self, model: nn.Module, lr: float):
-        self.w1, self.w2 = model.weights[0], model.weights[1]      # (M, d, width), (M, width, 1)
-        self.b1, self.b2 = model.biases[0], model.biases[1]        # (M, 1, width), (M, 1, 1)
+        w1, b1 = model.weights[0], model.biases[0]
+        d = w1.shape[1]
+        self.first = torch.cat([w1.detach(), b1.detach()], dim=1)       # [W1; b1], (M, d + 1, width)
+        w1.data, b1.data = self.first[:, :d], self.first[:, d:]
+        self.w2, self.b2 = model.weights[1], model.biases[1]             # (M, width, 1), (M, 1, 1)
         self.lr = lr
         self._buffers: dict[tuple[int, ...], tuple[torch.Tensor, ...]] = {}
 
-    def _scratch(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def _scratch(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
         n_models, batch, d = x.shape
         key = (batch, d)
         if key not in self._buffers:
-            width = self.w1.shape[-1]
+            width = self.first.shape[-1]
             new = dict(dtype=x.dtype, device=x.device)
-            self._buffers[key] = (torch.empty(n_models, batch, width, **new),     # a = relu(h), then 1[a > 0]
+            self._buffers[key] = (torch.ones(n_models, batch, d + 1, **new),      # [x, 1]
+                                  torch.empty(n_models, batch, width, **new),     # a = relu(h), then 1[a > 0]
                                   torch.empty(n_models, batch, 1, **new),         # s
-                                  torch.empty(n_models, batch, d + 1, **new))     # [x * delta, delta]
+                                  torch.empty(n_models, batch, d + 1, **new))     # [x, 1] * (-B delta)
         return self._buffers[key]
 
     @torch.no_grad()
     def step(self, x: torch.Tensor, y: torch.Tensor) -> None:
         """One SGD step of every model on its batch: x (M, B, d), y (M, B) in {-1, +1}."""
-        a, s, x_delta = self._scratch(x)
+        x_one, a, s, x_delta = self._scratch(x)
         batch, d = x.shape[1], x.shape[2]
-        torch.baddbmm(self.b1, x, self.w1, out=a)
+        x_one[..., :d] = x
+        torch.bmm(x_one, self.first, out=a)                                       # h = x W1 + b1
         torch.relu_(a)
         torch.baddbmm(self.b2, a, self.w2, out=s)
         y = y.unsqueeze(-1)
         # minus_delta = -B delta = y 1[y s <= 1]; the factor -1/B goes into the step size below.
         minus_delta = torch.where(s * y <= 1, y, 0.0)                             # (M, B, 1)
-        torch.mul(x, minus_delta, out=x_delta[..., :d])
-        x_delta[..., d:] = minus_delta
+        torch.mul(x_one, minus_delta, out=x_delta)
         # As a row, delta^T a: MKL's batched product is several times faster in this orientation.
         grad_w2 = torch.bmm(minus_delta.transpose(1, 2), a).transpose(1, 2)       # (M, width, 1)
         # One (M, B, width) buffer, not two, so that it stays in cache: a becomes the mask in place.
         mask = a.sign_()                                                          # a >= 0: sign is 1[a > 0]
         grad_first = torch.bmm(x_delta.transpose(1, 2), mask)                     # (M, d + 1, width), before x w2
         step = self.lr / batch
-        w2_row = self.w2.transpose(1, 2)                                          # read before w2 moves
-        self.w1.addcmul_(grad_first[:, :d], w2_row, value=step)
-        self.b1.addcmul_(grad_first[:, d:], w2_row, value=step)
+        self.first.addcmul_(grad_first, self.w2.transpose(1, 2), value=step)     # w2 is read before it moves
         self.b2.add_(minus_delta.sum(dim=1, keepdim=True), alpha=step)
         self.w2.add_(grad_w2, alpha=step)
