@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 from torch import nn
-from torch.func import functional_call, grad, vmap
+from torch.func import functional_call, grad_and_value, vmap
 
 
 def per_example_gradient_blocks(model: nn.Module, inputs: torch.Tensor, *,
@@ -12,7 +12,7 @@ def per_example_gradient_blocks(model: nn.Module, inputs: torch.Tensor, *,
     """Predictions p (N,) and the per-example Jacobian as one (N, P_i) block per parameter tensor.
 
     Block i holds d p(x_n) / d w_i flattened, in `model.named_parameters()` order. One vmapped backward
-    pass (`vmap(grad(...))`), computed `chunk_size` examples at a time to bound memory. Consumers that
+    pass (`vmap(grad_and_value(...))`), computed `chunk_size` examples at a time to bound memory. Consumers that
     work column by column can use the blocks without concatenating them.
     """
     params = {name: p.detach() for name, p in model.named_parameters()}
@@ -23,10 +23,9 @@ def per_example_gradient_blocks(model: nn.Module, inputs: torch.Tensor, *,
     # vmap's chunking allocates fresh buffers per chunk; with one chunk, skip it (same values, ~2x faster).
     if chunk_size is not None and inputs.shape[0] <= chunk_size:
         chunk_size = None
-    per_param = vmap(grad(output), in_dims=(None, 0), chunk_size=chunk_size)(params, inputs)
-    with torch.no_grad():
-        predictions = model(inputs).reshape(-1)
-    return predictions, [per_param[name].reshape(inputs.shape[0], -1) for name in params]
+    # The predictions come out of the same vmapped pass (grad_and_value), not a second forward.
+    per_param, predictions = vmap(grad_and_value(output), in_dims=(None, 0), chunk_size=chunk_size)(params, inputs)
+    return predictions.detach(), [per_param[name].reshape(inputs.shape[0], -1) for name in params]
 
 
 def per_example_gradients(model: nn.Module, inputs: torch.Tensor, *,
