@@ -7,6 +7,7 @@ import torch
 
 from gradfail.claims.deep_linear import DeepLinearSetting
 from gradfail.experiments.deep_linear import deep_linear_gd, exclusive_products
+from gradfail.seeding import make_generator
 
 
 def test_exclusive_products_match_brute_force_with_zeros():
@@ -41,16 +42,17 @@ def test_a_start_at_the_solution_converges_at_step_zero():
 def test_one_gd_step_by_hand():
     """Depth 1: w <- w - lr (w - 1); from w0 the loss after t steps is 1/2 (w0 - 1)^2 (1 - lr)^(2t)."""
     runs = deep_linear_gd(depths=(1, 2, 3), runs=1, steps=10_000, seed=1, lr=0.5, tol=1e-6)
-    w0 = float(torch.randn(3, 1, 3, generator=__import__("gradfail.seeding", fromlist=["x"]).make_generator(
-        1, "deep_linear", "init"), dtype=torch.float64)[0, 0, 0])
+    # the experiment's first draw: depth 1's only weight
+    w0 = float(torch.randn(3, 1, 3, generator=make_generator(1, "deep_linear", "init"), dtype=torch.float64)[0, 0, 0])
     t = 0
     while 0.5 * ((w0 - 1) * 0.5**t) ** 2 >= 1e-6:
         t += 1
     assert runs.converged_at[0, 0] == t
 
 
-@pytest.mark.parametrize(("change", "field"), [({"depths": (4, 2, 8)}, "depths"), ({"depths": (2, 4)}, "number of depths"),
-                                                ({"runs": 0}, "runs"), ({"lr": 0.0}, "lr"), ({"init_std": -1.0}, "init_std")])
+@pytest.mark.parametrize(("change", "field"), [({"depths": (4, 2, 8)}, "depths"),
+                                                ({"depths": (2, 4)}, "number of depths"), ({"runs": 0}, "runs"),
+                                                ({"lr": 0.0}, "lr"), ({"init_std": -1.0}, "init_std")])
 def test_bad_settings_name_the_field(change, field):
     with pytest.raises(ValueError, match=field):
         DeepLinearSetting(**change)
@@ -59,3 +61,11 @@ def test_bad_settings_name_the_field(change, field):
 def test_bad_experiment_input_names_the_field():
     with pytest.raises(ValueError, match="runs"):
         deep_linear_gd(depths=(2,), runs=0, steps=1, seed=0)
+
+
+def test_figure_is_drawn(tmp_path):
+    """`gradfail figures lit_deep_linear` writes its PNG (smoke profile: 48 runs per depth)."""
+    from gradfail.figures.lit_deep_linear import draw_lit_deep_linear
+
+    path = draw_lit_deep_linear(tmp_path, profile="smoke", progress=False)
+    assert path == tmp_path / "lit_deep_linear.png" and path.stat().st_size > 10_000

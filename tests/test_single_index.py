@@ -81,3 +81,11 @@ def test_warm_start_is_faster_and_runs_are_reproducible():
 def test_bad_settings_name_the_field(change, field):
     with pytest.raises(ValueError, match=field):
         SingleIndexSetting(**change)
+
+
+def test_figure_is_drawn(tmp_path):
+    """`gradfail figures lit_single_index` writes its PNG (smoke profile: 32 runs per (k, d))."""
+    from gradfail.figures.lit_single_index import draw_lit_single_index
+
+    path = draw_lit_single_index(tmp_path, profile="smoke", progress=False)
+    assert path == tmp_path / "lit_single_index.png" and path.stat().st_size > 10_000

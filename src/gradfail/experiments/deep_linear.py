@@ -49,8 +49,9 @@ def exclusive_products(w: torch.Tensor) -> torch.Tensor:
     return prefix * suffix
 
 
-def deep_linear_gd(*, depths: Sequence[int], runs: int, steps: int, seed: int, lr: float = 0.01, tol: float = 1e-2,
-                   init_center: float = 0.0, init_std: float = 1.0, device: torch.device | str = "cpu") -> DeepLinearRuns:
+def deep_linear_gd(*, depths: Sequence[int], runs: int, steps: int, seed: int, lr: float = 0.01,
+                   tol: float = 1e-2, init_center: float = 0.0, init_std: float = 1.0,
+                   device: torch.device | str = "cpu") -> DeepLinearRuns:
     """Full-batch GD on 1/2 (prod_i w_i - 1)^2 for `runs` initialisations w_i ~ N(init_center, init_std^2) per depth.
 
     init_center = 0, init_std = 1 is the standard initialisation of the theorem; init_center = 1 with a small
@@ -67,7 +68,8 @@ def deep_linear_gd(*, depths: Sequence[int], runs: int, steps: int, seed: int, l
     generator = make_generator(seed, "deep_linear", "init")
     draws = torch.randn(len(depths), runs, k_max, generator=generator, dtype=torch.float64)
     active = (torch.arange(k_max)[None, :] < torch.tensor(depths)[:, None])[:, None, :].to(device)
-    w = torch.where(active, init_center + init_std * draws.to(device), torch.ones((), dtype=torch.float64, device=device))
+    one = torch.ones((), dtype=torch.float64, device=device)
+    w = torch.where(active, init_center + init_std * draws.to(device), one)
     converged_at = torch.full((len(depths), runs), -1, dtype=torch.long, device=device)
     for step in range(steps + 1):
         product = w.prod(dim=-1)

@@ -37,6 +37,7 @@ def draw_lit_deep_linear(out_dir: str | Path, *, profile: str = "ci", device="cp
     ax.legend(fontsize=8, loc="center right")
     ax.set_title(f"GD on 1/2 (w_1...w_k - 1)^2, lr {reference.lr}, {reference.runs} runs per depth, seed 0; "
                  f"bars: Clopper-Pearson {ALPHA:g}", fontsize=7)
-    fig.suptitle(f"Shamir (COLT 2019): exponential convergence time in depth — gradfail, profile {profile}", fontsize=9)
+    fig.suptitle(f"Shamir (COLT 2019): exponential convergence time in depth — gradfail, profile {profile}",
+                 fontsize=9)
     fig.tight_layout()
     return save_figure(fig, out_dir, "lit_deep_linear")

@@ -42,6 +42,7 @@ def draw_lit_intermediate_supervision(out_dir: str | Path, *, profile: str = "ci
     ax.legend(fontsize=8, loc="center right")
     ax.set_title(f"parity of a hidden {setting.k}-subset of {setting.n} bits, MLP width {setting.width}, "
                  f"seeds {', '.join(map(str, SEEDS[profile]))}", fontsize=8)
-    fig.suptitle(f"Wies, Levine & Shashua (ICLR 2023): sub-task decomposition — gradfail, profile {profile}", fontsize=9)
+    fig.suptitle(f"Wies, Levine & Shashua (ICLR 2023): sub-task decomposition — gradfail, profile {profile}",
+                 fontsize=9)
     fig.tight_layout()
     return save_figure(fig, out_dir, "lit_intermediate_supervision")
