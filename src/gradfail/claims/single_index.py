@@ -112,8 +112,9 @@ CLAIMS = (
         id="single_index.samples_scale_with_information_exponent",
         statement="Online spherical SGD from overlap d^-1/2 / 2 needs samples growing like d for He_1, d log d for "
                   "He_2 and d^2 for He_3: fitted log-log slopes within 0.5 of max(1, k* - 1) for d = 8-32.",
-        source=f"{SOURCE}, Section 1 (main results: sample-complexity thresholds alpha_c(d) = 1, log d, d^(k-2) "
-               "samples per dimension for information exponent k = 1, 2, >= 3)",
+        source=f"{SOURCE}: abstract and the main results of its introduction (samples per dimension alpha_c = 1, "
+               "log d, d^(k-2) for information exponent k = 1, 2, >= 3; restated as n >~ d^(k*-1) for online SGD in "
+               "Damian, Nichani, Ge & Lee, NeurIPS 2023, abstract)",
         section="lit",
         quantity="max over k of |fitted slope of log samples on log d - max(1, k - 1)|",
         measure=worst_exponent_error,
@@ -131,7 +132,7 @@ CLAIMS = (
         id="single_index.samples_scale_with_information_exponent_to_d64",
         statement="The same scaling for d = 16-64 (minibatches up to 1,024): fitted log-log slopes within 0.5 of "
                   "max(1, k* - 1) for He_1, He_2 (samples / log d) and He_3.",
-        source=f"{SOURCE}, Section 1 (main results: sample-complexity thresholds for information exponent k)",
+        source=f"{SOURCE}: abstract and the main results of its introduction (as for d = 8-32)",
         section="lit",
         tier="slow",
         quantity="max over k of |fitted slope of log samples on log d - max(1, k - 1)|",
