@@ -127,3 +127,14 @@ def test_claim_outcome_is_the_most_serious_test_outcome():
     assert outcomes == {"parity.parities_orthonormal": "failed", "parity.gradient_variance_bound": "xfailed",
                         "parity.square_loss_variance_identity": "skipped",
                         "parity.linear_model_variance_closed_form": "error"}
+
+
+def test_a_template_that_applies_to_no_claim_is_deselected_not_skipped(pytester):
+    """deep_linear's claims have no Hypothesis strategy: its theory_checks templates collect nothing to run, and
+    must not show up as skips (a skip that tests nothing reads like a missing GPU or a broken claim)."""
+    pytester.mkdir("theory_checks")
+    pytester.path.joinpath("theory_checks", "test_deep_linear.py").write_text(
+        TEMPLATE_MODULE.replace('TOPIC = "parity"', 'TOPIC = "deep_linear"'))
+    result = pytester.runpytest_inprocess("theory_checks", "-p", "no:cacheprovider")
+    result.assert_outcomes(deselected=2)
+    assert "got empty parameter set" not in result.stdout.str()

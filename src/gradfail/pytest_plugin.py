@@ -16,7 +16,7 @@ import pytest
 import torch
 from hypothesis import HealthCheck, settings
 
-from gradfail.claims import PROFILES, claims_of
+from gradfail.claims import PROFILES, Claim, claims_of
 from gradfail.devices import (DEVICE_CHOICES, DeviceUnavailable, describe_device, make_deterministic, resolve_device,
                               worker_cuda_index)
 from gradfail.reporting import ClaimsCollector, render_table, test_outcome, write_json
@@ -134,7 +134,21 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     metafunc.parametrize(("claim", "seeds"), params)
 
 
+def _template_without_claim(item: pytest.Item) -> bool:
+    """A template that applies to none of its topic's claims (e.g. test_claim_holds in a topic whose claims have
+    no Hypothesis strategy): pytest would report it as a skip that tests nothing; it is deselected instead."""
+    function = getattr(item, "function", None)
+    if getattr(function, "gradfail_applies_to", None) is None:
+        return False
+    callspec = getattr(item, "callspec", None)
+    return callspec is None or not isinstance(callspec.params.get("claim"), Claim)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    empty = [item for item in items if _template_without_claim(item)]
+    if empty:
+        config.hook.pytest_deselected(items=empty)
+        items[:] = [item for item in items if not _template_without_claim(item)]
     gpu = torch.cuda.is_available()
     for item in items:
         marker = item.get_closest_marker("claim")
