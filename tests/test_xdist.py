@@ -45,7 +45,9 @@ def test_parallel_run_matches_the_serial_run_in_one_merged_report(pytester: pyte
     """Two workers: same outcomes, values, bounds and tests as serially; one table, one footer."""
     pytester.mkdir("theory_checks")
     pytester.path.joinpath("theory_checks", "test_parity.py").write_text(TEMPLATE_MODULE)
-    serial = pytester.runpytest_inprocess(*COMMON, "--claims-json", "serial.json")
+    # Both runs in fresh interpreters: an in-process run inherits this session's global Hypothesis and torch
+    # state, and once (in a full suite run) drew other settings than the parallel run's fresh workers.
+    serial = pytester.runpytest_subprocess(*COMMON, "--claims-json", "serial.json")
     serial.assert_outcomes(passed=PASSED)
     expected = _comparable(json.loads((pytester.path / "serial.json").read_text()))
     assert [c["outcome"] for c in expected["claims"].values()] == ["passed"] * len(CLAIMS)
