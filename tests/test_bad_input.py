@@ -21,6 +21,7 @@ from gradfail.claims import claims_of, get_claim
 from gradfail.claims.conditioning import ConvSetting
 from gradfail.claims.conditioning_training import AutoencoderSetting
 from gradfail.claims.parity import CubeSetting, GradientVarianceSetting, ParitySGDSetting
+from gradfail.claims.sparse_parity import SparseParityTrainingSetting
 from gradfail.data.curves import sample_encodings
 from gradfail.data.lines import sample_tuples
 from gradfail.data.parity import MAX_EXACT_D, cube_bits
@@ -116,6 +117,8 @@ CASES = {
     "zero_width_layer": api(lambda: GradientVarianceSetting(d=4, widths=(8, 0)), ValueError,
                             "widths[1] must be an integer in [1, 256], got 0"),
     "string_for_bool": api(lambda: ConvSetting(whiten="yes"), ValueError, "whiten must be True or False, got 'yes'"),
+    "int_for_bool": api(lambda: SparseParityTrainingSetting(random_labels=1), ValueError,
+                        "random_labels must be True or False, got 1"),
     "radius_beyond_size": api(lambda: AutoencoderSetting(steps=1, n=100, kinks=3, radius=50.0), ValueError,
                               "radius must be a finite number in [0.5, 8.33333], got 50"),
     "unknown_profile": api(lambda: get_claim("parity.parities_orthonormal").reference_for("huge"), ValueError,

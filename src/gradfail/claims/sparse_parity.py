@@ -28,7 +28,7 @@ from gradfail.experiments.sparse_parity import MAX_N, ModelSpec, SparseParityRun
 from gradfail.measure.fourier_gap import neuron_population_gradients
 from gradfail.seeding import make_generator
 from gradfail.stats import Estimate, clopper_pearson, slope_interval
-from gradfail.validation import check_int, check_real
+from gradfail.validation import check_bool, check_int, check_real
 
 PAPER = ("Barak, Edelman, Goel, Kakade, Malach & Zhang, Hidden Progress in Deep Learning: SGD Learns Parities "
          "Near the Computational Limit, NeurIPS 2022 (arXiv:2207.08799)")
@@ -67,6 +67,7 @@ class SparseParityTrainingSetting(Setting):
         check_int("max_steps", self.max_steps, 10, 10**6)
         check_int("test_samples", self.test_samples, 100, 10**6)
         check_int("plateau_n", self.plateau_n, self.ns[0], self.ns[-1])
+        check_bool("random_labels", self.random_labels)
 
 
 def _specs(setting: SparseParityTrainingSetting, seeds) -> list[ModelSpec]:
