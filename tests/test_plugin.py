@@ -7,7 +7,7 @@ import json
 import pytest
 import torch
 
-from gradfail.claims import Bound, Claim
+from gradfail.claims import Bound, Claim, Verdict
 from gradfail.claims.parity import CubeSetting
 from gradfail.reporting import SCHEMA, ClaimsCollector
 from gradfail.stats import Estimate
@@ -138,3 +138,23 @@ def test_a_template_that_applies_to_no_claim_is_deselected_not_skipped(pytester)
     result = pytester.runpytest_inprocess("theory_checks", "-p", "no:cacheprovider")
     result.assert_outcomes(deselected=2)
     assert "got empty parameter set" not in result.stdout.str()
+
+
+def test_a_record_built_from_numpy_scalars_crosses_the_xdist_channel():
+    """Measurements often come out of numpy as np.float64; xdist's execnet channel refuses those, which killed a
+    worker (INTERNALERROR) in the slow tier. Records must hold plain Python numbers."""
+    import execnet
+    import numpy as np
+
+    from gradfail.testing import recorder
+
+    from gradfail.claims import get_claim
+
+    claim = get_claim("parity.parities_orthonormal")
+    estimate = Estimate(np.float64(0.5), np.float64(0.25), np.float64(0.75), alpha=np.float64(1e-3))
+    verdict = Verdict(np.bool_(True), estimate, "<= 1", np.float64(0.25))
+    recorder.take()
+    recorder.record(claim, claim.reference, (0,), verdict, kind="reference")
+    (entry,) = recorder.take()
+    execnet.dumps(entry)     # raises DumpError on a numpy scalar
+    assert entry["measured"] == {"value": 0.5, "ci": [0.25, 0.75], "alpha": 0.001} and entry["holds"] is True

@@ -50,7 +50,7 @@ class Estimate:
         """A number for exact values, {"value", "ci", "alpha"} otherwise."""
         if self.exact:
             return _plain(self.value)
-        return {"value": _plain(self.value), "ci": [_plain(self.lo), _plain(self.hi)], "alpha": self.alpha}
+        return {"value": _plain(self.value), "ci": [_plain(self.lo), _plain(self.hi)], "alpha": float(self.alpha)}
 
     def short(self) -> str:
         if self.exact:
@@ -59,7 +59,9 @@ class Estimate:
 
 
 def _plain(x: float) -> float | str:
-    """JSON has no inf/nan: spell them as strings rather than emit invalid JSON."""
+    """A Python float (numpy scalars do not survive xdist's execnet channel), and JSON has no inf/nan: spell
+    them as strings rather than emit invalid JSON."""
+    x = float(x)
     return x if math.isfinite(x) else str(x)
 
 

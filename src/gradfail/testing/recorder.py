@@ -32,8 +32,8 @@ def record(claim: Claim, setting: Any, seeds: tuple[int, ...], verdict: Verdict,
         "measured_text": verdict.estimate.short(),
         "bound": claim.bound.as_json(setting),
         "bound_text": verdict.bound_text,
-        "holds": verdict.holds,
-        "margin": verdict.margin if verdict.margin == verdict.margin else None,
+        "holds": bool(verdict.holds),
+        "margin": float(verdict.margin) if verdict.margin == verdict.margin else None,
         "kind": kind,
     })
 
