@@ -1,7 +1,8 @@
 """The gradfail pytest plugin (registered through the `pytest11` entry point).
 
 - Options (env var in brackets): --claims-profile {smoke,ci,paper} [GRADFAIL_PROFILE], --claims-seeds
-  [GRADFAIL_SEEDS], --claims-device {auto,cpu,cuda} [GRADFAIL_DEVICE], --claims-json PATH.
+  [GRADFAIL_SEEDS], --claims-device {auto,cpu,cuda} [GRADFAIL_DEVICE], --claims-threads N [GRADFAIL_THREADS],
+  --claims-json PATH.
 - Markers slow, paper, gpu, perf, claim(id); Hypothesis profiles dev, ci, thorough, smoke.
 - Parametrizes the templates of gradfail.testing.templates over the registry, collects their verdicts
   through `user_properties` (so results survive pytest-xdist), prints the claims table and writes the report.
@@ -22,6 +23,7 @@ from gradfail.devices import (DEVICE_CHOICES, DeviceUnavailable, describe_device
 from gradfail.reporting import ClaimsCollector, render_table, test_outcome, write_json
 from gradfail.seeding import format_seeds, parse_seeds
 from gradfail.testing import recorder
+from gradfail.validation import check_int
 
 MARKERS = {
     "slow": "takes more than 5 s on 2 CPU cores; excluded by default (select with -m slow)",
@@ -48,6 +50,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="seeds to check: '0' (default), '0-19', '1,4,9' or 'all' (0-19) [env GRADFAIL_SEEDS]")
     group.addoption("--claims-device", choices=DEVICE_CHOICES, default=None,
                     help="where to train: auto (cuda if available, default), cpu or cuda [env GRADFAIL_DEVICE]")
+    group.addoption("--claims-threads", default=None, metavar="N",
+                    help="torch threads per test process (default 1; see Note [One thread]) [env GRADFAIL_THREADS]")
     group.addoption("--claims-json", default=None, metavar="PATH",
                     help="write the claims report (schema gradfail-report/1) to PATH")
 
@@ -59,6 +63,12 @@ def _setting(config: pytest.Config, option: str, env: str, default: str, choices
     return value
 
 
+# Note [One thread]: a float32 training outcome depends on the BLAS thread count (the blocking, hence the summation
+# order, changes with it, and training amplifies the last-bit differences: an accuracy or ratio can move by a few
+# percent). Claims therefore run on one torch thread unless --claims-threads says otherwise, so that a value is
+# the same serially, under pytest-xdist and on machines with any number of cores, and the stored baselines
+# (recorded on one thread) hold everywhere. Parallelism comes from xdist workers (-n), one thread each; on
+# 2 cores the small models of this suite also run faster on one thread than on two.
 def pytest_configure(config: pytest.Config) -> None:
     for name, help_text in MARKERS.items():
         config.addinivalue_line("markers", f"{name}: {help_text}")
@@ -79,9 +89,14 @@ def pytest_configure(config: pytest.Config) -> None:
         chosen = {"smoke": "smoke", "paper": "thorough"}.get(profile, "ci" if os.environ.get("CI") else "dev")
         settings.load_profile(chosen)
     make_deterministic(device)   # no TF32; deterministic kernels on a GPU
+    threads = _setting(config, "claims_threads", "GRADFAIL_THREADS", "1")
+    try:
+        field = "--claims-threads" if config.getoption("claims_threads") else "GRADFAIL_THREADS"
+        torch.set_num_threads(check_int(field, int(threads) if threads.isdigit() else threads, 1, 256))
+    except ValueError as error:
+        raise pytest.UsageError(str(error)) from None
     worker = getattr(config, "workerinput", None)
-    if worker is not None:  # pytest-xdist: share the cores instead of oversubscribing them
-        torch.set_num_threads(max(1, (os.cpu_count() or 1) // int(worker.get("workercount", 1))))
+    if worker is not None:  # pytest-xdist: with several GPUs, each worker takes its own
         gpu = worker_cuda_index(worker.get("workerid", ""), torch.cuda.device_count() if device.type == "cuda" else 0)
         if gpu is not None:  # with several GPUs, each worker takes its own
             torch.cuda.set_device(gpu)
