@@ -163,7 +163,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     empty = [item for item in items if _template_without_claim(item)]
     if empty:
         config.hook.pytest_deselected(items=empty)
-        items[:] = [item for item in items if not _template_without_claim(item)]
+        dropped = set(map(id, empty))
+        items[:] = [item for item in items if id(item) not in dropped]
     gpu = torch.cuda.is_available()
     for item in items:
         marker = item.get_closest_marker("claim")

@@ -16,7 +16,8 @@ import torch
 from hypothesis import strategies as st
 
 from gradfail.claims._core import Bound, Claim, Setting
-from gradfail.data.parity import CODINGS, MAX_EXACT_D, TARGET_CLASSES, class_size, cube_bits, encode, parity_matrix
+from gradfail.data.parity import (CODINGS, MAX_EXACT_D, TARGET_CLASSES, cube_bits, encode, parity_matrix,
+                                  target_matrix)
 from gradfail.data.periodic import DIRECTIONS, PSI
 from gradfail.engine.guards import FiniteGuard
 from gradfail.experiments.parity_sgd import parity_sgd
@@ -26,7 +27,6 @@ from gradfail.measure.jacobian import per_example_gradients
 from gradfail.measure.losses import LOSSES, get_loss
 from gradfail.measure.target_variance import (parity_class_variance_by_parseval, parity_variance_identity,
                                                variance_over_targets)
-from gradfail.data.parity import target_matrix
 from gradfail.models.mlp import ACTIVATIONS, mlp
 from gradfail.models.relu_parity import relu_parity_network, relu_parity_predict
 from gradfail.seeding import make_generator
@@ -120,8 +120,9 @@ def _model_at(setting: GradientVarianceSetting, seed: int, device) -> tuple[torc
     return net, x
 
 
-def _exact_variance(setting: GradientVarianceSetting, seed: int, device):
-    net, x = _model_at(setting, seed, device)
+def _exact_variance(setting: GradientVarianceSetting, seed: int, device, model=None):
+    """(Var, predictions, Jacobian) over the whole cube; `model` is `_model_at`'s pair when already built."""
+    net, x = model or _model_at(setting, seed, device)
     predictions, jacobian = per_example_gradients(net, x)
     targets = None if setting.target_class == "parities" else target_matrix(
         setting.target_class, setting.d, generator=make_generator(seed, "variance", "class")).to(device)
@@ -135,13 +136,14 @@ JACOBIAN_ENTRIES_HELD = 2**24
 
 def variance_ratio(setting: GradientVarianceSetting, *, seeds, device) -> Estimate:
     """rho = Var(H, F, w) |H| / G(w)^2, exact over all 2^d inputs and every target of the class."""
-    if setting.target_class == "parities":
-        net, _ = _model_at(setting, seeds[0], device)
-        if 2**setting.d * sum(p.numel() for p in net.parameters()) > JACOBIAN_ENTRIES_HELD:
-            result = parity_class_variance_by_parseval(net, setting.d, get_loss(setting.loss), coding=setting.coding)
-            return Estimate(result.ratio, detail={"variance": result.variance, "G2": result.g_squared,
-                                                  "n_targets": result.n_targets, "path": "streamed (Parseval)"})
-    result, _, _ = _exact_variance(setting, seeds[0], device)
+    model = _model_at(setting, seeds[0], device)
+    net = model[0]
+    if (setting.target_class == "parities"
+            and 2**setting.d * sum(p.numel() for p in net.parameters()) > JACOBIAN_ENTRIES_HELD):
+        result = parity_class_variance_by_parseval(net, setting.d, get_loss(setting.loss), coding=setting.coding)
+        return Estimate(result.ratio, detail={"variance": result.variance, "G2": result.g_squared,
+                                              "n_targets": result.n_targets, "path": "streamed (Parseval)"})
+    result, _, _ = _exact_variance(setting, seeds[0], device, model)
     return Estimate(result.ratio, detail={"variance": result.variance, "G2": result.g_squared,
                                           "n_targets": result.n_targets})
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from gradfail.data.parity import cube_rows
+from gradfail.data.parity import cube_rows, encode
 from gradfail.measure.jacobian import per_example_gradient_blocks, per_example_gradients
 from gradfail.measure.losses import Loss
 from gradfail.measure.walsh_hadamard import fwht
@@ -94,10 +94,15 @@ def parity_variance_identity(predictions: torch.Tensor, jacobian: torch.Tensor, 
     which for the square loss (b = -1) is the digest's E||g||^2/2^d - ||g(x0)||^2/4^d. x0 is row 0 of
     the cube (all bits 0, where every parity is +1).
     """
-    _, b = loss.split(predictions)
-    c_norms = (b.unsqueeze(1) * jacobian).pow(2).sum(dim=1)       # ||c(x)||^2, (N,)
+    c_norms = squared_c_norms(predictions, jacobian.pow(2).sum(dim=1), loss)
     n = jacobian.shape[0]
     return float(c_norms.mean() / n - c_norms[0] / n**2)
+
+
+def squared_c_norms(predictions: torch.Tensor, g_norms: torch.Tensor, loss: Loss) -> torch.Tensor:
+    """||c(x)||^2 = b(p(x))^2 ||g(x)||^2 for every row (N,), from ||g(x)||^2: the identity's per-input term."""
+    _, b = loss.split(predictions)
+    return b.pow(2) * g_norms
 
 
 def gradient_for_target(model: nn.Module, inputs: torch.Tensor, target: torch.Tensor, loss: Loss) -> torch.Tensor:
@@ -119,44 +124,6 @@ def exact_parity_class_variance(model: nn.Module, inputs: torch.Tensor, loss: Lo
     return variance_over_targets(predictions, blocks, loss, targets)
 
 
-def streamed_parity_class_variance(model: nn.Module, inputs: torch.Tensor, loss: Loss, *, columns: int = 256,
-                                   input_chunk: int = 4096) -> TargetVariance:
-    """Var over all 2^d parities, exactly, without ever holding the (2^d, P) Jacobian (issue: d = 16 in < 2 GB).
-
-    The Walsh-Hadamard transform mixes inputs, not parameters, so the variance is a sum over parameter
-    columns. For each slice of `columns` columns of one parameter tensor, c(x) = b(p(x)) dp(x)/dw_slice is
-    built `input_chunk` inputs at a time (vmap(grad) with respect to that tensor only), transformed and
-    summed. Peak memory is about 2^d x `columns` floats plus one input chunk's gradient of one tensor; the
-    price is one backward pass over the cube per slice.
-    """
-    from torch.func import functional_call, grad, vmap
-
-    params = {name: p.detach() for name, p in model.named_parameters()}
-    with torch.no_grad():
-        predictions = model(inputs).reshape(-1)
-    _, b = loss.split(predictions)
-    n = inputs.shape[0]
-    spread = g_squared = 0.0
-    for name, tensor in params.items():
-        others = {k: v for k, v in params.items() if k != name}
-
-        def output(w: torch.Tensor, x: torch.Tensor, name=name, others=others) -> torch.Tensor:
-            return functional_call(model, {**others, name: w}, (x.unsqueeze(0),)).reshape(())
-
-        per_example = vmap(grad(output), in_dims=(None, 0))
-        size = tensor.numel()
-        for start in range(0, size, columns):
-            stop = min(start + columns, size)
-            c = torch.cat([per_example(tensor, inputs[i:i + input_chunk]).reshape(-1, size)[:, start:stop]
-                           for i in range(0, n, input_chunk)])                             # (N, stop - start)
-            g_squared += float(c.pow(2).sum() / n)
-            c = b.unsqueeze(1) * c
-            parts = fwht(c) / n
-            spread += float(parts.pow(2).sum() / n - parts.mean(dim=0).pow(2).sum())
-            del c, parts
-    return TargetVariance(spread, g_squared, n)
-
-
 def parity_class_variance_by_parseval(model: nn.Module, d: int, loss: Loss, *, coding: str = "pm1",
                                       input_chunk: int = 4096) -> TargetVariance:
     """Var over all 2^d parities by `parity_variance_identity`, streaming the cube `input_chunk` inputs at a time.
@@ -167,8 +134,6 @@ def parity_class_variance_by_parseval(model: nn.Module, d: int, loss: Loss, *, c
     the path that makes d = 16 fit in well under 2 GB and d = 20 affordable (issue 6, target 4). The inputs are
     the cube in `cube_bits` order, encoded with `coding`, in the model's dtype.
     """
-    from gradfail.data.parity import encode
-
     parameter = next(model.parameters())
     n = 2**d
     c_squared = g_squared = 0.0
@@ -176,12 +141,11 @@ def parity_class_variance_by_parseval(model: nn.Module, d: int, loss: Loss, *, c
     for start in range(0, n, input_chunk):
         x = encode(cube_rows(d, start, min(start + input_chunk, n)), coding, dtype=parameter.dtype)
         predictions, jacobian = per_example_gradients(model, x.to(parameter.device), chunk_size=None)
-        _, b = loss.split(predictions)
-        norms = jacobian.pow(2).sum(dim=1)                           # ||g(x)||^2
-        c_norms = b.pow(2) * norms                                   # ||c(x)||^2 = b(x)^2 ||g(x)||^2
+        g_norms = jacobian.pow(2).sum(dim=1)                         # ||g(x)||^2
+        c_norms = squared_c_norms(predictions, g_norms, loss)
         if c_x0 is None:
             c_x0 = float(c_norms[0])                                 # row 0 of the cube is x0
         c_squared += float(c_norms.sum())
-        g_squared += float(norms.sum())
+        g_squared += float(g_norms.sum())
         del jacobian
     return TargetVariance(c_squared / n / n - c_x0 / n**2, g_squared / n, n)
