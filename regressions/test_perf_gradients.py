@@ -17,7 +17,7 @@ import torch
 from gradfail.measure.jacobian import per_example_gradients
 from gradfail.models.mlp import mlp
 from gradfail.seeding import make_generator
-from gradfail.testing.timing import median_seconds
+from gradfail.testing.timing import side_by_side
 
 D, WIDTH, SAMPLES = 10, 100, 1_000
 REQUIRED_SPEEDUP = 20.0   # issue 6's target at 1,000 samples
@@ -51,10 +51,10 @@ def test_vmapped_per_example_gradients_beat_per_sample_backward_loop(benchmark, 
     # The vectorised call takes 5-25 ms, depending on how busy the shared cores are (it allocates ~10 MB buffers
     # afresh each call, and the page faults cost more under load), so it gets 15 cheap repeats against the
     # steady ~0.3 s loop's 3.
-    fast = median_seconds(vectorised, repeats=15)
-    slow = median_seconds(loop, repeats=3)
+    timing = side_by_side(vectorised, loop, rounds=5, fast_calls=5)
+    fast, slow = timing.fast_s, timing.naive_s
     benchmark.pedantic(vectorised, rounds=3, iterations=1)
-    speedup = slow / fast
+    speedup = timing.ratio
     benchmark.extra_info.update(samples=SAMPLES, d=D, width=WIDTH, parameters=n_params, vectorised_s=fast,
                                 loop_s=slow, vectorised_samples_per_s=SAMPLES / fast, loop_samples_per_s=SAMPLES / slow,
                                 speedup=speedup, ratio=speedup, target=REQUIRED_SPEEDUP)

@@ -10,7 +10,7 @@ import pytest
 
 from gradfail.data.lines import draw_line_params, render_lines, render_lines_reference, sample_tuples
 from gradfail.seeding import make_generator
-from gradfail.testing.timing import median_seconds
+from gradfail.testing.timing import side_by_side
 
 TUPLES, K = 2_000, 3            # one batch of 3-tuples: 6,000 images
 LOOP_IMAGES = 600               # the loop is timed on this many images and scaled to the batch
@@ -35,10 +35,10 @@ def test_vectorised_tuple_batch_beats_per_image_loop(benchmark, one_thread):
     # The two paths must agree before their speeds are compared (this also warms up torch's kernels).
     assert (render_lines(loop_params) == render_lines_reference(loop_params)).all()
     vectorised()
-    fast = median_seconds(vectorised, repeats=5)
-    slow = median_seconds(loop, repeats=3) * (TUPLES * K / LOOP_IMAGES)
+    timing = side_by_side(vectorised, loop, rounds=5, naive_scale=TUPLES * K / LOOP_IMAGES)
+    fast, slow = timing.fast_s, timing.naive_s
     benchmark.pedantic(vectorised, rounds=3, iterations=1)
-    speedup = slow / fast
+    speedup = timing.ratio
     benchmark.extra_info.update(tuples=TUPLES, k=K, images=TUPLES * K, vectorised_s=fast, loop_s_scaled=slow,
                                 vectorised_images_per_s=TUPLES * K / fast, loop_images_per_s=TUPLES * K / slow,
                                 speedup=speedup, ratio=speedup, target=REQUIRED_SPEEDUP,

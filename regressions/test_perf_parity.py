@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from gradfail.testing.timing import median_seconds
+from gradfail.testing.timing import side_by_side
 
 from gradfail.data.parity import cube_bits, encode
 from gradfail.measure.losses import get_loss
@@ -39,10 +39,11 @@ def test_walsh_hadamard_variance_beats_per_target_autograd(benchmark, one_thread
         for target in targets:
             gradient_for_target(net, x, target, loss)
 
-    fast = median_seconds(lambda: exact_parity_class_variance(net, x, loss), repeats=5)
-    naive = median_seconds(naive_sample, repeats=3) * (2**D / SAMPLED_TARGETS)
+    timing = side_by_side(lambda: exact_parity_class_variance(net, x, loss), naive_sample, rounds=5,
+                          naive_scale=2**D / SAMPLED_TARGETS)
+    fast, naive = timing.fast_s, timing.naive_s
     benchmark.pedantic(exact_parity_class_variance, args=(net, x, loss), rounds=3, iterations=1)
-    speedup = naive / fast
+    speedup = timing.ratio
     benchmark.extra_info.update(d=D, width=10 * D, fast_s=fast, naive_s_scaled=naive, speedup=speedup,
                                 ratio=speedup, target=REQUIRED_SPEEDUP,
                                 naive_note=f"per-target loop timed on {SAMPLED_TARGETS} random targets, "
