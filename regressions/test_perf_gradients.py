@@ -49,8 +49,8 @@ def test_vmapped_per_example_gradients_beat_per_sample_backward_loop(benchmark, 
     torch.testing.assert_close(fast_rows, slow_rows, rtol=1e-12, atol=1e-14)
 
     # The vectorised call takes 5-25 ms, depending on how busy the shared cores are (it allocates ~10 MB buffers
-    # afresh each call, and the page faults cost more under load), so it gets 15 cheap repeats against the
-    # steady ~0.3 s loop's 3.
+    # afresh each call, and the page faults cost more under load), so each round takes the median of 5 of its
+    # calls against one call of the steady ~0.2 s loop.
     timing = side_by_side(vectorised, loop, rounds=5, fast_calls=5)
     fast, slow = timing.fast_s, timing.naive_s
     benchmark.pedantic(vectorised, rounds=3, iterations=1)
