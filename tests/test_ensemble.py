@@ -199,6 +199,23 @@ def test_fused_step_counts_the_hinge_kink_as_active_like_autograd():
     assert model.biases[1].item() == pytest.approx(1.5)   # b2 -= lr * mean(-y) = 1 + 0.5
 
 
+def test_fused_run_leaves_ordinary_trainable_parameters():
+    """The fused step re-homes the parameters as views of its own tensors and updates them under inference
+    mode; afterwards they are still the same ordinary leaf tensors, so autograd training continues from them
+    exactly as it would from parameters that autograd had trained."""
+    fused, fused_stream = _ensemble(SEEDS)
+    plain, plain_stream = _ensemble(SEEDS)
+    objects = [id(p) for p in fused.parameters()]
+    train_ensemble(fused, fused_stream, steps=10, lr=0.2, fused=True)
+    train_ensemble(plain, plain_stream, steps=10, lr=0.2, fused=False)
+    assert [id(p) for p in fused.parameters()] == objects
+    assert all(p.requires_grad and p.is_leaf and not torch.is_inference(p) for p in fused.parameters())
+    train_ensemble(fused, fused_stream, steps=10, lr=0.2, fused=False)
+    train_ensemble(plain, plain_stream, steps=10, lr=0.2, fused=False)
+    for p, p_plain in zip(fused.parameters(), plain.parameters(), strict=True):
+        torch.testing.assert_close(p, p_plain, rtol=1e-12, atol=1e-14)
+
+
 @pytest.mark.parametrize(("sizes", "activation", "optimizer", "options"), [
     ((D, WIDTH, 1), "tanh", "sgd", {}),
     ((D, WIDTH, 3, 1), "relu", "sgd", {}),
