@@ -14,7 +14,7 @@ Three rewrites make this fast:
 
 1. Biases as weights. With a ones column on x, [W1; b1] is one matrix F and h = [x, 1] F. A constant hidden
    unit (first-layer column (0, ..., 0, 1), so its h is exactly 1) carries b2 as its output weight, so
-   s = a_ext [w2; b2] needs no broadcast bias adds (each cost as much as half a matrix product).
+   s = a_ext [w2; b2] needs no broadcast bias add either (the first layer's cost as much as half its product).
 2. dL/dw2 without a matrix-vector product. Since a_iu = 1[h_iu > 0] h_iu and h_iu = sum_j [x, 1]_ij F_ju,
 
        (a^T delta)[u] = sum_j F_ju G_ju,   G = ([x, 1] * delta)^T 1[a > 0]
@@ -88,6 +88,7 @@ class FusedHingeSGD:
         self.x_one = torch.ones(n_models, d + 1, batch, **like)         # [x, 1]^T
         self.x_data = self.x_one[:, :d]
         self.x_delta = torch.empty(n_models, d + 1, batch, **like)     # ([x, 1] * (-B delta))^T
+        self.x_delta_rows = self.x_delta.transpose(1, 2)
         self.activations = torch.empty(n_models, units, batch, **like)  # a_ext^T, then 1[a_ext > 0]^T
         self.scores = torch.empty(n_models, 1, batch, **like)          # s^T
         self.mask_product = torch.empty(n_models, units, d + 1, **like)  # G^T
@@ -109,7 +110,7 @@ class FusedHingeSGD:
         minus_delta = torch.where(s * y <= 1, y, self.zero)            # (M, 1, B)
         torch.mul(self.x_one, minus_delta, out=self.x_delta)
         mask = a.sign_()                                               # a >= 0, so sign is 1[a > 0]
-        grad = torch.bmm(mask, self.x_delta.transpose(1, 2), out=self.mask_product)   # G^T, (M, width + 1, d + 1)
+        grad = torch.bmm(mask, self.x_delta_rows, out=self.mask_product)   # G^T, (M, width + 1, d + 1)
         grad_second = torch.linalg.vecdot(self.first, grad)            # rewrite 2: -B [dL/dw2; dL/db2], before F moves
         step = self.lr / x.shape[1]
         self.hidden_first.addcmul_(self.hidden_mask_product, self.hidden_second, value=step)  # w2 before it moves
