@@ -14,7 +14,7 @@ Three rewrites make this fast:
 
 1. Biases as weights. With a ones column on x, [W1; b1] is one matrix F and h = [x, 1] F. A constant hidden
    unit (first-layer column (0, ..., 0, 1), so its h is exactly 1) carries b2 as its output weight, so
-   s = a_ext [w2; b2] needs no broadcast bias add either (the first layer's cost as much as half its product).
+   s = a_ext [w2; b2] needs no broadcast bias add either (on the first layer, such an add cost half a product).
 2. dL/dw2 without a matrix-vector product. Since a_iu = 1[h_iu > 0] h_iu and h_iu = sum_j [x, 1]_ij F_ju,
 
        (a^T delta)[u] = sum_j F_ju G_ju,   G = ([x, 1] * delta)^T 1[a > 0]
