@@ -34,8 +34,8 @@ def side_by_side(fast: Callable[[], object], naive: Callable[[], object], *, rou
     Each round times `fast` (the median of `fast_calls` calls: it is the short one, so the more exposed to a
     stray interruption) and then `naive` once; `naive_scale` scales naive's time (a naive way timed on a
     sample of the work). Alternating means both ways see the same machine: a shared machine's speed drifts
-    by tens of percent over seconds (measured on this project's 2-core machine), and timing one way fully before the other turns that
-    drift into the ratio.
+    by tens of percent over seconds (measured on this project's 2-core machine), and timing one way fully
+    before the other turns that drift into the ratio.
     """
     if rounds < 1 or fast_calls < 1:
         raise ValueError(f"rounds and fast_calls must be integers >= 1; got {rounds} and {fast_calls}")
