@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from gradfail.data.parity import cube_bits, encode, parity_matrix, target_matrix
-from gradfail.measure.jacobian import per_example_gradients
+from gradfail.measure.jacobian import per_example_gradient_blocks, per_example_gradients
 from gradfail.measure.losses import LOSSES
 from gradfail.measure.target_variance import (
     gradient_for_target,
@@ -224,3 +224,44 @@ def test_parseval_streamed_variance_equals_the_walsh_hadamard_path(spec, coding)
         assert streamed.n_targets == full.n_targets == 2**d
         assert streamed.variance == pytest.approx(full.variance, rel=RTOL, abs=1e-300)
         assert streamed.g_squared == pytest.approx(full.g_squared, rel=RTOL)
+
+
+@pytest.mark.parametrize("chunk_columns", (1, 3, 64, 10_000))
+@pytest.mark.parametrize("spec", MODELS[1:3], ids=MODEL_IDS[1:3])
+def test_variance_over_column_blocks_equals_the_whole_jacobian(spec, chunk_columns):
+    """Per-parameter blocks streamed in any chunk width give the whole matrix's Var and G^2, for the
+    Walsh-Hadamard path and the dense path, and the identity reads the blocks as it reads the matrix."""
+    net, x = _model_and_inputs(spec)
+    predictions, blocks = per_example_gradient_blocks(net, x)
+    jacobian = torch.cat(blocks, dim=1)
+    d = spec[0]
+    for loss_name, targets in (("hinge", None), ("logistic", target_matrix("dictators", d, generator=torch.Generator())),
+                               ("square", parity_matrix(d))):
+        loss = LOSSES[loss_name]
+        whole = variance_over_targets(predictions, jacobian, loss, targets, chunk_columns=10_000)
+        streamed = variance_over_targets(predictions, blocks, loss, targets, chunk_columns=chunk_columns)
+        _assert_close_relative(streamed.variance, whole.variance)
+        _assert_close_relative(streamed.g_squared, whole.g_squared)
+    _assert_close_relative(parity_variance_identity(predictions, blocks, LOSSES["square"]),
+                           parity_variance_identity(predictions, jacobian, LOSSES["square"]))
+
+
+def test_per_example_gradient_blocks_are_the_columns_of_the_jacobian_chunked_or_not():
+    """The blocks, in named_parameters order, concatenate to per_example_gradients' matrix; vmap chunking
+    (here 5 inputs at a time, not dividing the 16 inputs) changes nothing."""
+    net, x = _model_and_inputs(MODELS[1])
+    predictions, jacobian = per_example_gradients(net, x)
+    for chunk_size in (None, 5, 16):
+        chunk_predictions, blocks = per_example_gradient_blocks(net, x, chunk_size=chunk_size)
+        assert [b.shape[1] for b in blocks] == [p.numel() for p in net.parameters()]
+        torch.testing.assert_close(torch.cat(blocks, dim=1), jacobian, rtol=1e-12, atol=1e-14)
+        torch.testing.assert_close(chunk_predictions, predictions, rtol=1e-12, atol=1e-14)
+
+
+def test_bad_chunk_sizes_are_rejected_naming_the_argument():
+    net, x = _model_and_inputs(MODELS[0])
+    predictions, jacobian = per_example_gradients(net, x)
+    with pytest.raises(ValueError, match=r"chunk_columns must be an integer >= 1, got 0"):
+        variance_over_targets(predictions, jacobian, LOSSES["square"], chunk_columns=0)
+    with pytest.raises(ValueError, match=r"chunk_size must be None or an integer >= 1, got 0"):
+        per_example_gradient_blocks(net, x, chunk_size=0)

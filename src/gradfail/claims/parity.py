@@ -23,7 +23,7 @@ from gradfail.engine.guards import FiniteGuard
 from gradfail.experiments.parity_sgd import parity_sgd
 from gradfail.experiments.periodic import periodic_variance
 from gradfail.experiments.trajectories import divergence_ratios
-from gradfail.measure.jacobian import per_example_gradients
+from gradfail.measure.jacobian import per_example_gradient_blocks
 from gradfail.measure.losses import LOSSES, get_loss
 from gradfail.measure.target_variance import (parity_class_variance_by_parseval, parity_variance_identity,
                                                variance_over_targets)
@@ -121,9 +121,9 @@ def _model_at(setting: GradientVarianceSetting, seed: int, device) -> tuple[torc
 
 
 def _exact_variance(setting: GradientVarianceSetting, seed: int, device, model=None):
-    """(Var, predictions, Jacobian) over the whole cube; `model` is `_model_at`'s pair when already built."""
+    """(Var, predictions, Jacobian blocks) over the whole cube; `model` is `_model_at`'s pair when already built."""
     net, x = model or _model_at(setting, seed, device)
-    predictions, jacobian = per_example_gradients(net, x)
+    predictions, jacobian = per_example_gradient_blocks(net, x)
     targets = None if setting.target_class == "parities" else target_matrix(
         setting.target_class, setting.d, generator=make_generator(seed, "variance", "class")).to(device)
     return variance_over_targets(predictions, jacobian, get_loss(setting.loss), targets), predictions, jacobian

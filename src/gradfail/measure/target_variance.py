@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from gradfail.data.parity import cube_rows, encode
-from gradfail.measure.jacobian import per_example_gradient_blocks, per_example_gradients
+from gradfail.measure.jacobian import per_example_gradient_blocks
 from gradfail.measure.losses import Loss
 from gradfail.measure.walsh_hadamard import fwht
 
@@ -49,42 +49,67 @@ def target_dependent_gradients(predictions: torch.Tensor, jacobian: torch.Tensor
     `targets=None` means all 2^d parities, with x enumerating the cube in `cube_bits` order (fast
     Walsh-Hadamard path, O(d 2^d P)); otherwise `targets` is an (|H|, N) matrix (dense path, O(|H| N P)).
     """
+    _check_targets(targets, jacobian.shape[0])
     _, b = loss.split(predictions)
-    weighted = b.unsqueeze(1) * jacobian                          # c(x) = b(x) g(x), (N, P)
-    n = jacobian.shape[0]
-    if targets is None:
-        return fwht(weighted) / n
-    if targets.shape[1] != n:
+    return _summed_target_parts(b.unsqueeze(1) * jacobian, targets) / jacobian.shape[0]
+
+
+def _check_targets(targets: torch.Tensor | None, n: int) -> None:
+    if targets is not None and targets.shape[1] != n:
         raise ValueError(f"targets must have one column per input ({n}), got shape {tuple(targets.shape)}")
-    return targets.to(weighted.dtype) @ weighted / n
+
+
+def _summed_target_parts(weighted: torch.Tensor, targets: torch.Tensor | None) -> torch.Tensor:
+    """N T_h = sum_x h(x) c(x) for every target, from c = b g (N, columns): one transform or one product."""
+    if targets is None:
+        return fwht(weighted)
+    return targets.to(weighted.dtype) @ weighted
+
+
+def _sum_of_squares(t: torch.Tensor) -> float:
+    """sum t^2 in one pass with no temporary: a BLAS dot on contiguous memory (4x a strided reduction here)."""
+    flat = t.reshape(-1) if t.is_contiguous() else t.contiguous().reshape(-1)
+    return float(flat.dot(flat))
 
 
 def variance_over_targets(predictions: torch.Tensor, jacobian: torch.Tensor | Sequence[torch.Tensor], loss: Loss,
-                          targets: torch.Tensor | None = None, *, chunk_columns: int = 128) -> TargetVariance:
+                          targets: torch.Tensor | None = None, *, chunk_columns: int = 64) -> TargetVariance:
     """Exact Var(H, F, w) over a finite class, averaging over the inputs given (all of the cube).
 
     `jacobian` is the (N, P) per-example Jacobian or a list of its column blocks. The sum streams over
     `chunk_columns` parameters at a time (parameters are independent coordinates of the gradient), so the
     (|H|, P) matrix of all targets' gradients is never held at once and every chunk stays in cache:
     E_h||T_h - mean||^2 = sum over chunks of (E_h||T_h,chunk||^2 - ||mean_chunk||^2).
+    Each chunk is weighted, transformed and reduced without rescaling (S = N T): the 1/N^2 is applied once
+    to the scalar sums, saving a pass over every chunk.
     """
     blocks = [jacobian] if isinstance(jacobian, torch.Tensor) else list(jacobian)
     n = blocks[0].shape[0]
-    if targets is not None and targets.shape[1] != n:
-        raise ValueError(f"targets must have one column per input ({n}), got shape {tuple(targets.shape)}")
+    _check_targets(targets, n)
+    if chunk_columns < 1:
+        raise ValueError(f"chunk_columns must be an integer >= 1, got {chunk_columns}")
     n_targets = n if targets is None else targets.shape[0]
-    spread = g_squared = 0.0
-    chunks = (b[:, i:i + chunk_columns] for b in blocks for i in range(0, b.shape[1], chunk_columns))
-    for block in chunks:
-        parts = target_dependent_gradients(predictions, block, loss, targets)          # (|H|, chunk)
-        # The rounding error of this difference is about eps * E||T||^2 / Var: tiny here, where the mean
-        # is far smaller than the spread (parities: ||mean||^2 = ||c(x0)||^2/4^d vs Var ~ E||c||^2/2^d).
-        spread += float(parts.pow(2).sum() / n_targets - parts.mean(dim=0).pow(2).sum())
-        g_squared += float(block.pow(2).sum() / n)
-    return TargetVariance(spread, g_squared, n_targets)
+    _, b = loss.split(predictions)
+    weights = b.unsqueeze(1)
+    if targets is not None:
+        targets = targets.to(blocks[0].dtype)
+    squares = mean_squares = g_squared = 0.0
+    for block in blocks:
+        g_squared += _sum_of_squares(block)
+        for i in range(0, block.shape[1], chunk_columns):
+            summed = _summed_target_parts(weights * block[:, i:i + chunk_columns], targets)   # (|H|, chunk)
+            squares += _sum_of_squares(summed)
+            # The mean over targets is taken from the transform itself, not from its closed form c(x0)/N,
+            # so that a transform reading the rows in the wrong order shows up (tests/test_sensitivity.py).
+            mean_squares += _sum_of_squares(summed.sum(dim=0))
+    # The rounding error of this difference is about eps * E||T||^2 / Var: tiny here, where the mean
+    # is far smaller than the spread (parities: ||mean||^2 = ||c(x0)||^2/4^d vs Var ~ E||c||^2/2^d).
+    spread = (squares / n_targets - mean_squares / n_targets**2) / n**2
+    return TargetVariance(spread, g_squared / n, n_targets)
 
 
-def parity_variance_identity(predictions: torch.Tensor, jacobian: torch.Tensor, loss: Loss) -> float:
+def parity_variance_identity(predictions: torch.Tensor, jacobian: torch.Tensor | Sequence[torch.Tensor],
+                             loss: Loss) -> float:
     """Var over all 2^d parities without forming any target's gradient (digest §1.3, derived).
 
     By Parseval for the Hadamard matrix and (1/2^d) sum_v chi_v(x) = 1[x = x0]:
@@ -92,11 +117,17 @@ def parity_variance_identity(predictions: torch.Tensor, jacobian: torch.Tensor, 
         Var = E_x ||c(x)||^2 / 2^d - ||c(x0)||^2 / 4^d,   c = b g,
 
     which for the square loss (b = -1) is the digest's E||g||^2/2^d - ||g(x0)||^2/4^d. x0 is row 0 of
-    the cube (all bits 0, where every parity is +1).
+    the cube (all bits 0, where every parity is +1). `jacobian` is (N, P) or a list of its column blocks.
     """
-    c_norms = squared_c_norms(predictions, jacobian.pow(2).sum(dim=1), loss)
-    n = jacobian.shape[0]
+    c_norms = squared_c_norms(predictions, squared_row_norms(jacobian), loss)
+    n = c_norms.shape[0]
     return float(c_norms.mean() / n - c_norms[0] / n**2)
+
+
+def squared_row_norms(jacobian: torch.Tensor | Sequence[torch.Tensor]) -> torch.Tensor:
+    """||g(x)||^2 for every row (N,) of the (N, P) Jacobian or of its column blocks, summed block by block."""
+    blocks = [jacobian] if isinstance(jacobian, torch.Tensor) else list(jacobian)
+    return sum(torch.linalg.vecdot(block, block) for block in blocks)
 
 
 def squared_c_norms(predictions: torch.Tensor, g_norms: torch.Tensor, loss: Loss) -> torch.Tensor:
@@ -140,12 +171,12 @@ def parity_class_variance_by_parseval(model: nn.Module, d: int, loss: Loss, *, c
     c_x0 = None
     for start in range(0, n, input_chunk):
         x = encode(cube_rows(d, start, min(start + input_chunk, n)), coding, dtype=parameter.dtype)
-        predictions, jacobian = per_example_gradients(model, x.to(parameter.device), chunk_size=None)
-        g_norms = jacobian.pow(2).sum(dim=1)                         # ||g(x)||^2
+        predictions, blocks = per_example_gradient_blocks(model, x.to(parameter.device))
+        g_norms = squared_row_norms(blocks)                          # ||g(x)||^2
         c_norms = squared_c_norms(predictions, g_norms, loss)
         if c_x0 is None:
             c_x0 = float(c_norms[0])                                 # row 0 of the cube is x0
         c_squared += float(c_norms.sum())
         g_squared += float(g_norms.sum())
-        del jacobian
+        del blocks
     return TargetVariance(c_squared / n / n - c_x0 / n**2, g_squared / n, n)
