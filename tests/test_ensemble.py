@@ -202,7 +202,8 @@ def test_fused_step_counts_the_hinge_kink_as_active_like_autograd():
 def test_fused_run_leaves_ordinary_trainable_parameters():
     """The fused step re-homes the parameters as views of its own tensors and updates them under inference
     mode; afterwards they are still the same ordinary leaf tensors, so autograd training continues from them
-    exactly as it would from parameters that autograd had trained."""
+    exactly as it would from parameters that autograd had trained. The stream's chunk, drawn inside that run,
+    feeds the autograd run too (it must not hold inference tensors, which autograd cannot save)."""
     fused, fused_stream = _ensemble(SEEDS)
     plain, plain_stream = _ensemble(SEEDS)
     objects = [id(p) for p in fused.parameters()]
@@ -214,6 +215,23 @@ def test_fused_run_leaves_ordinary_trainable_parameters():
     train_ensemble(plain, plain_stream, steps=10, lr=0.2, fused=False)
     for p, p_plain in zip(fused.parameters(), plain.parameters(), strict=True):
         torch.testing.assert_close(p, p_plain, rtol=1e-12, atol=1e-14)
+
+
+def test_fused_step_object_works_in_and_out_of_inference_mode():
+    """Buffers first allocated under inference mode are ordinary tensors, so the same step object keeps
+    working outside the mode, and two steps taken one in and one out equal two steps taken outside."""
+    inside_first, _ = _ensemble(SEEDS)
+    outside, _ = _ensemble(SEEDS)
+    x = torch.randn(len(SEEDS), BATCH, D, generator=torch.Generator().manual_seed(5), dtype=DTYPE)
+    y = torch.sign(torch.randn(len(SEEDS), BATCH, generator=torch.Generator().manual_seed(6), dtype=DTYPE))
+    mixed, plain = FusedHingeSGD(inside_first, lr=0.3), FusedHingeSGD(outside, lr=0.3)
+    with torch.inference_mode():
+        mixed.step(x, y)
+    mixed.step(x.flip(1), y.flip(1))
+    plain.step(x, y)
+    plain.step(x.flip(1), y.flip(1))
+    for p, p_plain in zip(inside_first.parameters(), outside.parameters(), strict=True):
+        torch.testing.assert_close(p, p_plain, rtol=0, atol=0)
 
 
 @pytest.mark.parametrize(("sizes", "activation", "optimizer", "options"), [
