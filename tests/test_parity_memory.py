@@ -1,9 +1,9 @@
 """Issue 6, target 4: the exact parity-class variance at d = 16 stays under 2 GB of peak resident memory.
 
-At d = 16 a width-100 network's per-example Jacobian alone is 2^16 x 1,801 float64 values (0.94 GB), and
-vmap's temporaries double it; `variance_ratio` therefore streams the cube through the Parseval identity
-(gradfail.measure.target_variance.parity_class_variance_by_parseval) once 2^d x P exceeds
-JACOBIAN_ENTRIES_HELD. The measurement runs in a fresh interpreter so that the peak (ru_maxrss) is this
+At d = 16 a width-100 network's per-example Jacobian alone is 2^16 x 1,801 float64 values (0.94 GB); held
+whole, the Walsh-Hadamard path peaked at 1.3 GB, and the Jacobian grows with 2^d. `variance_ratio` therefore
+streams the cube through the Parseval identity (gradfail.measure.target_variance.parity_class_variance_by_parseval)
+once 2^d x P exceeds JACOBIAN_ENTRIES_HELD; that path peaked at 0.54 GB here. The measurement runs in a fresh interpreter so that the peak (ru_maxrss) is this
 computation's alone, not the test session's.
 """
 
