@@ -66,6 +66,11 @@ def _summed_target_parts(weighted: torch.Tensor, targets: torch.Tensor | None) -
     return targets.to(weighted.dtype) @ weighted
 
 
+def _column_blocks(jacobian: torch.Tensor | Sequence[torch.Tensor]) -> list[torch.Tensor]:
+    """The Jacobian as a list of column blocks: [jacobian] for one (N, P) matrix, else the blocks given."""
+    return [jacobian] if isinstance(jacobian, torch.Tensor) else list(jacobian)
+
+
 def _sum_of_squares(t: torch.Tensor) -> float:
     """sum t^2 in one pass with no temporary: a BLAS dot on contiguous memory (4x a strided reduction here)."""
     flat = t.reshape(-1) if t.is_contiguous() else t.contiguous().reshape(-1)
@@ -83,7 +88,7 @@ def variance_over_targets(predictions: torch.Tensor, jacobian: torch.Tensor | Se
     Each chunk is weighted, transformed and reduced without rescaling (S = N T): the 1/N^2 is applied once
     to the scalar sums, saving a pass over every chunk.
     """
-    blocks = [jacobian] if isinstance(jacobian, torch.Tensor) else list(jacobian)
+    blocks = _column_blocks(jacobian)
     n = blocks[0].shape[0]
     _check_targets(targets, n)
     if chunk_columns < 1:
@@ -126,7 +131,7 @@ def parity_variance_identity(predictions: torch.Tensor, jacobian: torch.Tensor |
 
 def squared_row_norms(jacobian: torch.Tensor | Sequence[torch.Tensor]) -> torch.Tensor:
     """||g(x)||^2 for every row (N,) of the (N, P) Jacobian or of its column blocks, summed block by block."""
-    blocks = [jacobian] if isinstance(jacobian, torch.Tensor) else list(jacobian)
+    blocks = _column_blocks(jacobian)
     return sum(torch.linalg.vecdot(block, block) for block in blocks)
 
 
